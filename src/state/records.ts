@@ -1,0 +1,102 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { InstanceState } from '../reconciler/states.js';
+import { TendError } from './errors.js';
+import type { ProcessSpec } from './schema.js';
+
+/** How a process ended. Both null means nobody saw it end (an adopted process): "exit unknown". */
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** Epoch ms. */
+  at: number;
+  /** Why the process never started (spawn error), when that is what happened. */
+  error?: string;
+}
+
+/** One instance of a program in the persisted process table. */
+export interface InstanceRecord {
+  name: string;
+  program: string;
+  replica: number;
+  state: InstanceState;
+  pid: number | null;
+  pgid: number | null;
+  /** /proc/PID/stat field 22, in clock ticks since boot. */
+  startTime: number | null;
+  bootId: string | null;
+  /** Random per spawn, passed as TEND_INSTANCE_ID: finds a process whose spawn was interrupted. */
+  token: string;
+  spec: ProcessSpec | null;
+  specHash: string | null;
+  generation: number;
+  /** Epoch ms of the last start. */
+  startedAt: number | null;
+  restarts: number;
+  /** Exits in a row without a stable period; drives the backoff delay. */
+  failures: number;
+  /** Exits in a row before startSeconds; drives FATAL. */
+  startFailures: number;
+  backoffUntil: number | null;
+  stopDeadline: number | null;
+  killed: boolean;
+  lastExit: ExitInfo | null;
+  /** Why it was last started or stopped: start, crash, generation, spec-changed, stopped... */
+  lastReason: string;
+}
+
+export type RecordTable = Map<string, InstanceRecord>;
+
+interface TableFile {
+  version: 1;
+  instances: InstanceRecord[];
+}
+
+/**
+ * The process table on disk, one JSON file written by temp + rename so a crash at any
+ * moment leaves either the old or the new table. No fsync: a power loss changes the
+ * boot id, which makes every record dead anyway.
+ */
+export class RecordStore {
+  readonly file: string;
+  private lastWritten = '';
+
+  constructor(readonly stateDir: string) {
+    this.file = path.join(stateDir, 'instances.json');
+  }
+
+  load(): RecordTable {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw new TendError('STATE_DIR_CORRUPT', `${this.file}: cannot read the process table (${(e as Error).message})`, { cause: e });
+    }
+    try {
+      const parsed = JSON.parse(text) as TableFile;
+      if (parsed.version !== 1 || !Array.isArray(parsed.instances)) throw new Error('unknown layout');
+      this.lastWritten = text;
+      return new Map(parsed.instances.map((r) => [r.name, r]));
+    } catch (e) {
+      throw new TendError(
+        'STATE_DIR_CORRUPT',
+        `${this.file}: the process table is damaged (${(e as Error).message}); nothing was stopped. Move it aside to let tend start over; running programs would then be started again beside the old ones.`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** Writes the table when it changed; returns whether it wrote. */
+  save(table: RecordTable): boolean {
+    const instances = [...table.values()].sort((a, b) => (a.program === b.program ? a.replica - b.replica : a.program < b.program ? -1 : 1));
+    const text = JSON.stringify({ version: 1, instances } satisfies TableFile, null, 1);
+    if (text === this.lastWritten) return false;
+    mkdirSync(this.stateDir, { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(temp, text);
+    renameSync(temp, this.file);
+    this.lastWritten = text;
+    return true;
+  }
+}

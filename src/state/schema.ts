@@ -1,0 +1,94 @@
+/** The desired state after validation: every default filled, every path absolute, every duration in ms. */
+
+export type RestartPolicy = 'always' | 'on-failure' | 'never';
+export type DesiredRunState = 'running' | 'stopped';
+
+/** The fields that define a process: a change to any of them needs a new process. */
+export interface ProcessSpec {
+  command: string[];
+  env: Record<string, string>;
+  cwd: string;
+  user: string | null;
+}
+
+export interface BackoffSpec {
+  /** Delay before the second restart in a row; doubles each time. Default 1s. */
+  initial: number;
+  /** Cap on the delay. Default 60s. */
+  max: number;
+  /** Running this long resets the backoff and the retry count. Default 60s. */
+  resetAfter: number;
+}
+
+export interface RestartSpec {
+  /** Default `always`. */
+  policy: RestartPolicy;
+  /** Exit codes that count as success for `on-failure`. Default [0]. */
+  exitCodes: number[];
+  /** How long a new process must stay up to count as RUNNING. Default 1s. */
+  startSeconds: number;
+  backoff: BackoffSpec;
+  /** Failed starts in a row (exits before startSeconds) before FATAL. Default 3. */
+  maxRetries: number;
+}
+
+export interface StopSpec {
+  /** Default SIGTERM. */
+  signal: NodeJS.Signals;
+  /** Time between the stop signal and SIGKILL. Default 10s. */
+  timeout: number;
+}
+
+export interface LogSpec {
+  /** Absolute path template; `{program}` and `{replica}` are filled per instance. */
+  stdout: string;
+  /** Absolute path template, or `stdout` to share the stdout file. */
+  stderr: string;
+}
+
+export interface ProgramSpec {
+  name: string;
+  process: ProcessSpec;
+  /** Where `command` stands in the file, for errors found after validation. */
+  commandAt: { line: number; col: number };
+  replicas: number;
+  state: DesiredRunState;
+  generation: number;
+  restart: RestartSpec;
+  stop: StopSpec;
+  logs: LogSpec;
+  /**
+   * A problem that concerns only this program (its command cannot be found, say):
+   * the program is left exactly as it is until the file changes.
+   */
+  configError: string | null;
+}
+
+export interface DesiredState {
+  /** Absolute path of state.yaml. */
+  file: string;
+  programs: Map<string, ProgramSpec>;
+}
+
+export const DEFAULTS = {
+  replicas: 1,
+  state: 'running' as DesiredRunState,
+  generation: 0,
+  restart: {
+    policy: 'always' as RestartPolicy,
+    exitCodes: [0],
+    startSeconds: 1000,
+    backoff: { initial: 1000, max: 60_000, resetAfter: 60_000 },
+    maxRetries: 3,
+  },
+  stop: { signal: 'SIGTERM' as NodeJS.Signals, timeout: 10_000 },
+} as const;
+
+export function instanceName(program: string, replica: number): string {
+  return `${program}:${replica}`;
+}
+
+export function parseInstanceName(name: string): { program: string; replica: number } | null {
+  const m = /^(.+):(\d+)$/.exec(name);
+  return m ? { program: m[1]!, replica: Number(m[2]) } : null;
+}
