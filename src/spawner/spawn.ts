@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import type { ProcessRef, SpawnOutcome, SpawnRequest } from '../reconciler/process-control.js';
+import { readProcStat } from './proc-stat.js';
+import { resolveUser } from './users.js';
+
+/** Fills `{program}` and `{replica}` in a log path template. */
+export function logPath(template: string, program: string, replica: number): string {
+  return template.replaceAll('{program}', program).replaceAll('{replica}', String(replica));
+}
+
+/**
+ * Starts one instance detached (its own session and process group, so it outlives tend)
+ * with stdout and stderr appended to its log files and stdin from /dev/null.
+ */
+export async function spawnInstance(
+  request: SpawnRequest,
+  bootId: string,
+  onExit: (code: number | null, signal: string | null) => void,
+): Promise<SpawnOutcome> {
+  const { spec } = request;
+  let out: number | undefined;
+  let err: number | undefined;
+  try {
+    const user = resolveUser(spec.user);
+    out = openLog(logPath(request.stdout, request.program, request.replica));
+    err = request.stderr === 'stdout' ? out : openLog(logPath(request.stderr, request.program, request.replica));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
+      ...spec.env,
+      TEND_PROGRAM: request.program,
+      TEND_REPLICA: String(request.replica),
+      TEND_INSTANCE_ID: request.token,
+    };
+    const child = spawn(spec.command[0]!, spec.command.slice(1), {
+      cwd: spec.cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', out, err],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
+    // Read the start time now: the child cannot have been reaped before the event loop turns.
+    const stat = child.pid === undefined ? null : readProcStat(child.pid);
+    child.unref();
+    const started = await new Promise<Error | null>((resolve) => {
+      child.once('spawn', () => resolve(null));
+      child.once('error', (e) => resolve(e));
+    });
+    if (started) return { ok: false, error: describeSpawnError(started, spec.command[0]!) };
+    child.once('exit', onExit);
+    if (!stat) return { ok: false, error: 'the process vanished before it could be identified' };
+    const ref: ProcessRef = { pid: stat.pid, pgid: stat.pgrp, startTime: stat.startTime, bootId };
+    return { ok: true, process: ref };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  } finally {
+    if (out !== undefined) closeSync(out);
+    if (err !== undefined && err !== out) closeSync(err);
+  }
+}
+
+function openLog(file: string): number {
+  mkdirSync(path.dirname(file), { recursive: true });
+  return openSync(file, 'a', 0o640);
+}
+
+function describeSpawnError(e: NodeJS.ErrnoException, program: string): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return `spawn error: '${program}' was not found (or cwd does not exist)`;
+    case 'EACCES':
+      return `spawn error: '${program}' is not executable`;
+    default:
+      return `spawn error: ${e.message}`;
+  }
+}
