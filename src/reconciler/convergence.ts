@@ -1,0 +1,66 @@
+import type { InstanceRecord } from '../state/records.js';
+import { formatDuration } from '../state/duration.js';
+import { instanceName, type DesiredState } from '../state/schema.js';
+import type { Observation } from './plan-types.js';
+
+export interface Convergence {
+  /** Every instance is in its desired state. */
+  converged: boolean;
+  /** Something is on its way (starting, stopping, or waiting to be swept): worth waiting for. */
+  moving: boolean;
+  /** One line per instance or program that is not where it should be. */
+  problems: string[];
+}
+
+/** Judges how far the actual state is from the desired one. Pure. */
+export function convergence(desired: DesiredState, records: ReadonlyMap<string, InstanceRecord>, observed: ReadonlyMap<string, Observation>, now: number): Convergence {
+  const problems: string[] = [];
+  let moving = false;
+  const expected = new Set<string>();
+  for (const program of desired.programs.values()) {
+    if (program.configError) problems.push(`${program.name}: ${program.configError}`);
+    for (let i = 0; i < program.replicas; i++) {
+      const name = instanceName(program.name, i);
+      expected.add(name);
+      const r = records.get(name);
+      if (program.configError) continue;
+      const alive = observed.get(name)?.alive ?? false;
+      if (r?.state === 'STARTING' || r?.state === 'STOPPING') moving = true;
+      if (program.state === 'running') {
+        if (!r || r.state !== 'RUNNING' || !alive) problems.push(`${name}: ${describe(r, now)}`);
+      } else if (r && alive) {
+        problems.push(`${name}: ${r.state}, should be stopped`);
+      }
+    }
+  }
+  for (const r of records.values()) {
+    if (expected.has(r.name)) continue;
+    moving = true;
+    problems.push(`${r.name}: ${r.state}, being removed`);
+  }
+  return { converged: problems.length === 0, moving, problems };
+}
+
+export function describeExit(r: InstanceRecord): string {
+  const e = r.lastExit;
+  if (!e) return '';
+  if (e.error) return e.error;
+  if (e.signal) return `killed by ${e.signal}`;
+  if (e.code === null) return 'exit unknown (ended while no tend was watching)';
+  return `exited with code ${e.code}`;
+}
+
+function describe(r: InstanceRecord | undefined, now: number): string {
+  if (!r) return 'not started';
+  const exit = describeExit(r);
+  switch (r.state) {
+    case 'BACKOFF':
+      return `BACKOFF (${exit}; next start in ${formatDuration(Math.max(0, (r.backoffUntil ?? now) - now))})`;
+    case 'FATAL':
+      return `FATAL (${exit}; gave up after ${r.startFailures} failed starts in a row)`;
+    case 'EXITED':
+      return `EXITED (${exit}; restart policy says leave it)`;
+    default:
+      return exit ? `${r.state} (${exit})` : r.state;
+  }
+}

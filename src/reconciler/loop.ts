@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import type { DesiredRead } from '../state/desired-source.js';
+import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records.js';
+import type { DesiredState } from '../state/schema.js';
+import { convergence, type Convergence } from './convergence.js';
+import { plan } from './plan.js';
+import type { Action, Observation, Plan } from './plan-types.js';
+import type { ProcessControl } from './process-control.js';
+import { hasProcess } from './states.js';
+import { applyToRecord, startingRecord } from './transitions.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface LoopDeps {
+  desired: { read(): DesiredRead };
+  store: { load(): RecordTable; save(table: RecordTable): boolean };
+  control: ProcessControl;
+  clock: Clock;
+  /** One line per thing done or seen. */
+  log: (line: string) => void;
+}
+
+export interface PassResult extends Convergence {
+  /** Everything done in this pass, over all its rounds. */
+  actions: Action[];
+  /** The last round found nothing to do. */
+  idle: boolean;
+  wakeAt: number | null;
+  /** The file on disk is broken (the last valid state, if any, was used). */
+  fileProblems: string[];
+}
+
+/** Rounds per pass: after acting, plan again at once so the next wakeAt reflects what was done. */
+const MAX_ROUNDS = 8;
+/** A full pass now and then catches what no event reported (controller-runtime's resync). */
+const RESYNC_MS = 60_000;
+/** How often to check that adopted processes (not our children: no exit event) still exist. */
+const ADOPTED_POLL_MS = 1000;
+
+/**
+ * The control loop: observe, plan, act. Events (file change, child exit, timer) only ask
+ * for a pass; passes never overlap; each pass reads everything again.
+ */
+export class ReconcileLoop {
+  private records: RecordTable;
+  /** How each spawned process ended, by its token, until the table records it. */
+  private readonly exits = new Map<string, ExitInfo>();
+  /** Tokens of processes this tend spawned and that have not ended. */
+  private readonly children = new Set<string>();
+  private passing: Promise<PassResult> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private resync: NodeJS.Timeout | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopEverything = false;
+  private readonly listeners = new Set<(r: PassResult) => void>();
+  private last: PassResult | null = null;
+
+  constructor(private readonly deps: LoopDeps) {
+    this.records = deps.store.load();
+  }
+
+  /** Starts reacting to events and timers. */
+  start(): void {
+    this.running = true;
+    this.resync = setInterval(() => this.requestPass(), RESYNC_MS);
+    this.resync.unref();
+    this.poll = setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS);
+    this.poll.unref();
+    this.requestPass();
+  }
+
+  private pollAdopted(): void {
+    const adopted: number[] = [];
+    for (const r of this.records.values()) if (r.pid !== null && !this.children.has(r.token)) adopted.push(r.pid);
+    if (adopted.length > 0 && !this.deps.control.allExist(adopted)) this.requestPass();
+  }
+
+  /** Stops timers; waits for a pass in progress. Programs keep running. */
+  async close(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.resync) clearInterval(this.resync);
+    if (this.poll) clearInterval(this.poll);
+    await this.passing;
+  }
+
+  /** Asks for a pass soon; many requests make one pass. */
+  requestPass(): void {
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    void this.pass();
+  }
+
+  /** From now on every program is treated as `state: stopped` (for --stop-on-exit). */
+  stopAll(): void {
+    this.stopEverything = true;
+    this.requestPass();
+  }
+
+  /** Resolves with the first pass result that is converged or no longer moving, or at the deadline. */
+  settle(timeoutMs: number): Promise<PassResult> {
+    return new Promise((resolve) => {
+      const done = (r: PassResult) => {
+        if (!r.idle || r.moving) return false;
+        finish(r);
+        return true;
+      };
+      const finish = (r: PassResult) => {
+        clearTimeout(timeout);
+        this.listeners.delete(listener);
+        resolve(r);
+      };
+      const listener = (r: PassResult) => void done(r);
+      const timeout = setTimeout(() => finish(this.last ?? emptyResult(['no pass completed in time'])), timeoutMs);
+      this.listeners.add(listener);
+      this.requestPass();
+    });
+  }
+
+  table(): ReadonlyMap<string, InstanceRecord> {
+    return this.records;
+  }
+
+  /** One pass (several rounds while record-only transitions keep coming). */
+  async pass(): Promise<PassResult> {
+    if (this.passing) {
+      this.again = true;
+      return this.passing;
+    }
+    this.passing = this.runRounds();
+    try {
+      const result = await this.passing;
+      this.last = result;
+      for (const listener of [...this.listeners]) listener(result);
+      return result;
+    } finally {
+      this.passing = null;
+      if (this.again) {
+        this.again = false;
+        setImmediate(() => this.requestPass());
+      }
+    }
+  }
+
+  private async runRounds(): Promise<PassResult> {
+    const { desired, fileProblems } = this.deps.desired.read();
+    const problems = fileProblems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    if (!desired) return emptyResult(problems);
+    const effective = this.stopEverything ? allStopped(desired) : desired;
+    let result: PassResult = emptyResult(problems);
+    const all: Action[] = [];
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const now = this.deps.clock.now();
+      this.recoverInterruptedSpawns();
+      const observed = this.observe();
+      const decided = plan({ desired: effective, actual: { records: this.records, observed }, now });
+      await this.act(decided, effective, now);
+      all.push(...decided.actions);
+      const after = this.observe();
+      result = { ...convergence(effective, this.records, after, this.deps.clock.now()), actions: all, idle: decided.actions.length === 0, wakeAt: decided.wakeAt, fileProblems: problems };
+      if (problems.length > 0) result.converged = false;
+      // A SIGKILL takes a moment to land; the planner's poll wakeAt covers it, not a busy loop.
+      if (decided.actions.every((a) => a.type === 'kill')) break;
+      if (round === MAX_ROUNDS - 1) result.wakeAt = this.deps.clock.now();
+    }
+    this.schedule(result.wakeAt);
+    return result;
+  }
+
+  private observe(): Map<string, Observation> {
+    const seen = this.deps.control.observe(this.records.values());
+    const observed = new Map<string, Observation>();
+    for (const r of this.records.values()) {
+      const s = seen.get(r.name);
+      observed.set(r.name, { alive: s?.alive ?? false, lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child: this.children.has(r.token) });
+    }
+    return observed;
+  }
+
+  /** A record left STARTING with no pid means tend died mid-spawn: find that process by its token. */
+  private recoverInterruptedSpawns(): void {
+    const pending = [...this.records.values()].filter((r) => hasProcess(r.state) && r.pid === null && !this.exits.has(r.token));
+    if (pending.length === 0) return;
+    const found = this.deps.control.locate(new Set(pending.map((r) => r.token)));
+    for (const r of pending) {
+      const ref = found.get(r.token);
+      if (!ref) continue;
+      Object.assign(r, ref);
+      this.deps.log(`${r.name}: adopted pid ${ref.pid}, spawned by a tend that died before recording it`);
+    }
+  }
+
+  private async act(decided: Plan, desired: DesiredState, now: number): Promise<void> {
+    if (decided.actions.length === 0) return;
+    const starts: { record: InstanceRecord; stderr: string; stdout: string }[] = [];
+    const signals: (() => void)[] = [];
+    const gone = new Set<string>();
+    // 1. Intents into the table, written before touching any process.
+    for (const action of decided.actions) {
+      if (action.type === 'start') {
+        const program = desired.programs.get(action.program)!;
+        const record = startingRecord(action, program, this.records.get(action.instance), randomUUID(), now);
+        this.records.set(record.name, record);
+        starts.push({ record, stdout: program.logs.stdout, stderr: program.logs.stderr });
+        continue;
+      }
+      const before = this.records.get(action.instance);
+      if (before && (action.type === 'exited' || action.type === 'forget') && before.pid !== null) gone.add(before.token);
+      if (before && (action.type === 'exited' || action.type === 'forget')) this.exits.delete(before.token);
+      const line = applyToRecord(this.records, action, now);
+      this.deps.log(line);
+      const record = this.records.get(action.instance);
+      if (action.type === 'stop' && record) signals.push(() => void this.deps.control.signal(record, action.signal));
+      if (action.type === 'kill' && record) signals.push(() => this.deps.control.kill(record));
+    }
+    this.deps.store.save(this.records);
+    // 2. Act on the OS: signals first, then every spawn at once.
+    for (const send of signals) send();
+    await Promise.all(starts.map((s) => this.spawn(s.record, s.stdout, s.stderr)));
+    if (starts.length > 0) this.deps.store.save(this.records);
+    // 3. Descendants that left the session of an instance that is gone.
+    if (gone.size > 0) {
+      const swept = this.deps.control.sweep(gone);
+      if (swept > 0) this.deps.log(`killed ${swept} leftover process(es) that had left their instance's session`);
+    }
+  }
+
+  private async spawn(record: InstanceRecord, stdout: string, stderr: string): Promise<void> {
+    const token = record.token;
+    const outcome = await this.deps.control.spawn(
+      { instance: record.name, program: record.program, replica: record.replica, token, spec: record.spec!, stdout, stderr },
+      (code, signal) => {
+        this.children.delete(token);
+        this.exits.set(token, { code, signal, at: this.deps.clock.now() });
+        if (this.running) this.requestPass();
+      },
+    );
+    if (this.records.get(record.name) !== record) return;
+    if (!outcome.ok) {
+      this.exits.set(token, { code: null, signal: null, at: this.deps.clock.now(), error: outcome.error });
+      this.deps.log(`${record.name}: ${outcome.error}`);
+      this.again = true;
+      return;
+    }
+    Object.assign(record, outcome.process, { startedAt: this.deps.clock.now() });
+    if (!this.exits.has(token)) this.children.add(token);
+    this.deps.log(`${record.name}: started pid ${outcome.process.pid} (${record.lastReason})`);
+  }
+
+  private schedule(wakeAt: number | null): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (wakeAt === null || !this.running) return;
+    this.timer = setTimeout(() => this.requestPass(), Math.max(0, wakeAt - this.deps.clock.now()));
+  }
+}
+
+function allStopped(desired: DesiredState): DesiredState {
+  const programs = new Map([...desired.programs].map(([name, p]) => [name, { ...p, state: 'stopped' as const }]));
+  return { ...desired, programs };
+}
+
+function emptyResult(problems: string[]): PassResult {
+  return { converged: false, moving: false, problems, actions: [], idle: true, wakeAt: null, fileProblems: problems };
+}

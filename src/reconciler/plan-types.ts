@@ -1,0 +1,81 @@
+import type { ExitInfo, InstanceRecord } from '../state/records.js';
+import type { DesiredState } from '../state/schema.js';
+
+/** What the loop saw of one record's process this pass. */
+export interface Observation {
+  /** The recorded process exists and is ours (pid, start time and boot id match). */
+  alive: boolean;
+  /** Other live processes left in its session after the leader died. */
+  lingering: number;
+  /** How it ended, when this tend saw it end (its child) or the spawn failed. */
+  exit: ExitInfo | null;
+  /** This tend is its parent, so its exit arrives as an event (no polling needed). */
+  child: boolean;
+}
+
+export interface Snapshot {
+  records: ReadonlyMap<string, InstanceRecord>;
+  observed: ReadonlyMap<string, Observation>;
+}
+
+export interface PlanInput {
+  desired: DesiredState;
+  actual: Snapshot;
+  /** Epoch ms. */
+  now: number;
+}
+
+interface Base {
+  instance: string;
+  reason: string;
+}
+
+/** Spawn a process for the instance. */
+export interface StartAction extends Base {
+  type: 'start';
+  program: string;
+  replica: number;
+}
+/** Send the stop signal to the process group; SIGKILL follows at `deadline`. */
+export interface StopAction extends Base {
+  type: 'stop';
+  signal: NodeJS.Signals;
+  deadline: number;
+}
+/** SIGKILL the group and sweep the session. */
+export interface KillAction extends Base {
+  type: 'kill';
+}
+/** The process is gone: record how, and what comes next. */
+export interface ExitedAction extends Base {
+  type: 'exited';
+  exit: ExitInfo;
+  to: 'BACKOFF' | 'EXITED' | 'FATAL' | 'STOPPED';
+  backoffUntil: number | null;
+  failures: number;
+  startFailures: number;
+}
+/** A starting process stayed up for startSeconds. */
+export interface RunningAction extends Base {
+  type: 'running';
+}
+/** An instance with no process that should stay down (BACKOFF, EXITED or FATAL -> STOPPED). */
+export interface SettleAction extends Base {
+  type: 'settle';
+}
+/** Drop the record of a removed or scaled-down instance whose process is gone. */
+export interface ForgetAction extends Base {
+  type: 'forget';
+}
+
+export type Action = StartAction | StopAction | KillAction | ExitedAction | RunningAction | SettleAction | ForgetAction;
+
+export interface Plan {
+  actions: Action[];
+  /** Epoch ms of the earliest moment a pass is needed again, or null when only events matter. */
+  wakeAt: number | null;
+}
+
+export function noObservation(): Observation {
+  return { alive: false, lingering: 0, exit: null, child: false };
+}

@@ -1,0 +1,201 @@
+import equal from 'fast-deep-equal';
+import type { ExitInfo, InstanceRecord } from '../state/records.js';
+import { instanceName, type ProgramSpec } from '../state/schema.js';
+import { backoffDelay, isStableRun } from './backoff.js';
+import { noObservation, type Action, type Observation, type Plan, type PlanInput } from './plan-types.js';
+import { assertNever } from './states.js';
+
+/** How soon to look again at a process whose end sends no event (adopted, or lingering). */
+export const POLL_MS = 100;
+
+/** Reasons for a stop that is followed by a start: the start carries the same reason. */
+const RESTART_REASONS = new Set(['spec-changed', 'generation']);
+
+/**
+ * Compares the desired state with the actual one and says what to do. Pure and total:
+ * no I/O, no clock; the same input always gives the same plan.
+ */
+export function plan({ desired, actual, now }: PlanInput): Plan {
+  const actions: Action[] = [];
+  let wakeAt: number | null = null;
+  const wake = (at: number) => {
+    wakeAt = wakeAt === null ? at : Math.min(wakeAt, at);
+  };
+  const observe = (name: string) => actual.observed.get(name) ?? noObservation();
+
+  for (const program of desired.programs.values()) {
+    // Rolling: a restart for a new spec or generation waits while any replica is not up.
+    let busy = false;
+    for (let i = 0; i < program.replicas; i++) {
+      const r = actual.records.get(instanceName(program.name, i));
+      if (!r || r.state !== 'RUNNING' || !observe(r.name).alive) busy = true;
+    }
+    const rolling = {
+      mayRestart: () => {
+        if (busy) return false;
+        busy = true;
+        return true;
+      },
+    };
+    for (let i = 0; i < program.replicas; i++) {
+      const name = instanceName(program.name, i);
+      const record = actual.records.get(name);
+      if (!record) {
+        if (program.state === 'running' && !program.configError) actions.push({ type: 'start', instance: name, program: program.name, replica: i, reason: 'start' });
+        continue;
+      }
+      planInstance(program, record, observe(name), now, actions, wake, rolling);
+    }
+  }
+
+  const leaving = [...actual.records.values()]
+    .filter((r) => {
+      const program = desired.programs.get(r.program);
+      return !program || (r.replica >= program.replicas && !program.configError);
+    })
+    .sort((a, b) => b.replica - a.replica);
+  for (const record of leaving) {
+    planLeaving(record, observe(record.name), desired.programs.has(record.program) ? 'scale-down' : 'removed', now, actions, wake);
+  }
+  return { actions, wakeAt };
+}
+
+type Wake = (at: number) => void;
+
+function planInstance(
+  program: ProgramSpec,
+  record: InstanceRecord,
+  obs: Observation,
+  now: number,
+  actions: Action[],
+  wake: Wake,
+  rolling: { mayRestart: () => boolean },
+): void {
+  const name = record.name;
+  const wantRunning = program.state === 'running';
+  const broken = program.configError !== null;
+  const start = (reason: string) => actions.push({ type: 'start', instance: name, program: program.name, replica: record.replica, reason });
+  const renew = renewReason(record, program);
+
+  switch (record.state) {
+    case 'STARTING':
+    case 'RUNNING':
+    case 'UNKNOWN':
+      if (record.pid === null) {
+        // The spawn failed (exit says why) or was interrupted by a crash of tend (retry it).
+        if (obs.exit) actions.push(exited(program, record, obs.exit, now, wantRunning));
+        else if (broken) return;
+        else if (wantRunning) start(record.lastReason);
+        else actions.push({ type: 'settle', instance: name, reason: 'stopped' });
+        return;
+      }
+      if (!obs.alive) return gone(program, record, obs, now, actions, wake, wantRunning);
+      if (broken) return;
+      if (!wantRunning) {
+        actions.push({ type: 'stop', instance: name, reason: 'stopped', signal: program.stop.signal, deadline: now + program.stop.timeout });
+      } else if (renew && rolling.mayRestart()) {
+        actions.push({ type: 'stop', instance: name, reason: renew, signal: program.stop.signal, deadline: now + program.stop.timeout });
+      } else if (record.state !== 'RUNNING') {
+        const upAt = (record.startedAt ?? now) + program.restart.startSeconds;
+        if (now >= upAt) actions.push({ type: 'running', instance: name, reason: record.lastReason });
+        else wake(upAt);
+      }
+      return;
+    case 'STOPPING':
+      if (!obs.alive) return gone(program, record, obs, now, actions, wake, wantRunning);
+      return waitForStop(record, obs, now, actions, wake);
+    case 'BACKOFF':
+      if (broken) return;
+      if (!wantRunning) actions.push({ type: 'settle', instance: name, reason: 'stopped' });
+      else if (renew) start(renew);
+      else if (now >= (record.backoffUntil ?? now)) start(record.lastReason);
+      else wake(record.backoffUntil!);
+      return;
+    case 'EXITED':
+    case 'FATAL':
+      if (broken) return;
+      if (!wantRunning) actions.push({ type: 'settle', instance: name, reason: 'stopped' });
+      else if (renew) start(renew);
+      return;
+    case 'STOPPED':
+      if (broken || !wantRunning) return;
+      start(renew ?? (RESTART_REASONS.has(record.lastReason) ? record.lastReason : 'start'));
+      return;
+    default:
+      assertNever(record.state);
+  }
+}
+
+/** An instance beyond `replicas`, or of a program no longer in the file. */
+function planLeaving(record: InstanceRecord, obs: Observation, reason: string, now: number, actions: Action[], wake: Wake): void {
+  if (record.pid === null) return void actions.push({ type: 'forget', instance: record.name, reason });
+  if (!obs.alive) {
+    if (obs.lingering > 0) return lingering(record, actions, now, wake);
+    return void actions.push({ type: 'forget', instance: record.name, reason });
+  }
+  if (record.state === 'STOPPING') return waitForStop(record, obs, now, actions, wake);
+  // The program's stop settings are gone with it; the record's last spec has no stop
+  // settings, so fall back to Supervisor's defaults for a removed program.
+  actions.push({ type: 'stop', instance: record.name, reason, signal: 'SIGTERM', deadline: now + 10_000 });
+}
+
+function waitForStop(record: InstanceRecord, obs: Observation, now: number, actions: Action[], wake: Wake): void {
+  const deadline = record.stopDeadline ?? now;
+  if (now >= deadline) {
+    if (!record.killed) actions.push({ type: 'kill', instance: record.name, reason: 'stop-timeout' });
+    wake(now + POLL_MS);
+  } else {
+    wake(obs.child ? deadline : Math.min(deadline, now + POLL_MS));
+  }
+}
+
+function lingering(record: InstanceRecord, actions: Action[], now: number, wake: Wake): void {
+  actions.push({ type: 'kill', instance: record.name, reason: 'leftover' });
+  wake(now + POLL_MS);
+}
+
+/** The leader is gone: sweep what it left behind, then record the exit. */
+function gone(program: ProgramSpec, record: InstanceRecord, obs: Observation, now: number, actions: Action[], wake: Wake, wantRunning: boolean): void {
+  if (obs.lingering > 0) return lingering(record, actions, now, wake);
+  actions.push(exited(program, record, obs.exit ?? { code: null, signal: null, at: now }, now, wantRunning));
+}
+
+function exited(program: ProgramSpec, record: InstanceRecord, exit: ExitInfo, now: number, wantRunning: boolean): Action {
+  const base = { type: 'exited' as const, instance: record.name, exit, backoffUntil: null };
+  if (record.state === 'STOPPING') {
+    return { ...base, to: 'STOPPED', reason: record.lastReason, failures: record.failures, startFailures: record.startFailures };
+  }
+  const { restart } = program;
+  const uptime = record.startedAt === null ? 0 : Math.max(0, exit.at - record.startedAt);
+  const early = exit.error !== undefined || uptime < restart.startSeconds;
+  const failures = isStableRun(uptime, restart.backoff) ? 1 : record.failures + 1;
+  const startFailures = early ? record.startFailures + 1 : 0;
+  const reason = exit.error !== undefined ? 'spawn-error' : exit.code === 0 && exit.signal === null ? 'exit' : 'crash';
+  const counts = { failures, startFailures, reason };
+  if (!wantRunning) return { ...base, ...counts, to: 'STOPPED' };
+  if (!shouldRestart(program, exit)) return { ...base, ...counts, to: 'EXITED' };
+  if (early && startFailures >= restart.maxRetries) return { ...base, ...counts, to: 'FATAL' };
+  return { ...base, ...counts, to: 'BACKOFF', backoffUntil: Math.max(now, exit.at + backoffDelay(failures, restart.backoff)) };
+}
+
+function shouldRestart(program: ProgramSpec, exit: ExitInfo): boolean {
+  const { policy, exitCodes } = program.restart;
+  switch (policy) {
+    case 'always':
+      return true;
+    case 'never':
+      return false;
+    case 'on-failure':
+      // An exit nobody saw counts as a failure: restarting is the safe guess for a service.
+      return exit.signal !== null || exit.code === null || !exitCodes.includes(exit.code);
+    default:
+      return assertNever(policy);
+  }
+}
+
+/** Why the instance needs a new process, or null when its process still matches the spec. */
+export function renewReason(record: InstanceRecord, program: ProgramSpec): string | null {
+  if (record.spec !== null && !equal(record.spec, program.process)) return 'spec-changed';
+  if (record.generation !== program.generation) return 'generation';
+  return null;
+}

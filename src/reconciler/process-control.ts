@@ -1,0 +1,40 @@
+import type { InstanceRecord } from '../state/records.js';
+import type { ProcessSpec } from '../state/schema.js';
+
+/** Everything the loop asks of the operating system; the real one lives in src/spawner. */
+export interface ProcessControl {
+  /** Spawns detached, in its own session; `onExit` fires when this process sees the child end. */
+  spawn(request: SpawnRequest, onExit: (code: number | null, signal: string | null) => void): Promise<SpawnOutcome>;
+  /** Liveness of every record's process, with what lingers in the sessions of dead leaders. */
+  observe(records: Iterable<InstanceRecord>): Map<string, { alive: boolean; lingering: number }>;
+  /** Cheap check that every pid still exists (no /proc read); false when one is gone. */
+  allExist(pids: readonly number[]): boolean;
+  /** Sends `signal` to the instance's process group, only if the process is still ours. */
+  signal(record: InstanceRecord, signal: NodeJS.Signals): boolean;
+  /** SIGKILLs the group, the session and any process carrying the instance's token. */
+  kill(record: InstanceRecord): void;
+  /** Finds the session leaders started with these tokens (spawns interrupted by a crash of tend). */
+  locate(tokens: ReadonlySet<string>): Map<string, ProcessRef>;
+  /** SIGKILLs processes that still carry these tokens (daemons that left the session); returns how many. */
+  sweep(tokens: ReadonlySet<string>): number;
+}
+
+export interface SpawnRequest {
+  instance: string;
+  program: string;
+  replica: number;
+  token: string;
+  spec: ProcessSpec;
+  stdout: string;
+  /** A path, or `stdout` to share that file. */
+  stderr: string;
+}
+
+export interface ProcessRef {
+  pid: number;
+  pgid: number;
+  startTime: number;
+  bootId: string;
+}
+
+export type SpawnOutcome = { ok: true; process: ProcessRef } | { ok: false; error: string };

@@ -1,0 +1,98 @@
+import { formatDuration } from '../state/duration.js';
+import type { InstanceRecord, RecordTable } from '../state/records.js';
+import type { ProgramSpec } from '../state/schema.js';
+import { describeExit } from './convergence.js';
+import type { Action, ExitedAction, StartAction } from './plan-types.js';
+import { specHash } from './spec-hash.js';
+import { assertTransition, type InstanceState } from './states.js';
+
+/** Reasons that continue a crash streak; any other start (a person's, a new spec) resets it. */
+const STREAK_REASONS = new Set(['crash', 'exit', 'spawn-error']);
+
+/** The record of a start about to happen: STARTING, no pid yet, a fresh token. Written before the spawn. */
+export function startingRecord(action: StartAction, program: ProgramSpec, previous: InstanceRecord | undefined, token: string, now: number): InstanceRecord {
+  if (previous) assertTransition(previous.name, previous.state, 'STARTING');
+  const streak = previous && STREAK_REASONS.has(action.reason);
+  return {
+    name: action.instance,
+    program: action.program,
+    replica: action.replica,
+    state: 'STARTING',
+    pid: null,
+    pgid: null,
+    startTime: null,
+    bootId: null,
+    token,
+    spec: program.process,
+    specHash: specHash(program.process),
+    generation: program.generation,
+    startedAt: now,
+    restarts: previous ? previous.restarts + (action.reason === 'start' ? 0 : 1) : 0,
+    failures: streak ? previous.failures : 0,
+    startFailures: streak ? previous.startFailures : 0,
+    backoffUntil: null,
+    stopDeadline: null,
+    killed: false,
+    lastExit: previous?.lastExit ?? null,
+    lastReason: action.reason,
+  };
+}
+
+/**
+ * Applies an action's effect on the table (not on the OS). Returns a line for the log.
+ * `start` is handled by startingRecord, since it needs the program and a token.
+ */
+export function applyToRecord(table: RecordTable, action: Exclude<Action, StartAction>, now: number): string {
+  const record = table.get(action.instance);
+  if (!record) return `${action.instance}: no record`;
+  const move = (to: InstanceState) => {
+    assertTransition(record.name, record.state, to);
+    record.state = to;
+  };
+  switch (action.type) {
+    case 'stop':
+      move('STOPPING');
+      record.stopDeadline = action.deadline;
+      record.killed = false;
+      record.lastReason = action.reason;
+      return `${record.name}: stopping pid ${record.pid} with ${action.signal} (${action.reason}), SIGKILL in ${formatDuration(action.deadline - now)}`;
+    case 'kill':
+      record.killed = true;
+      return `${record.name}: SIGKILL to its process group and session (${action.reason})`;
+    case 'exited':
+      return recordExit(record, action, move, now);
+    case 'running':
+      move('RUNNING');
+      record.startFailures = 0;
+      return `${record.name}: RUNNING (pid ${record.pid}, up ${formatDuration(now - (record.startedAt ?? now))})`;
+    case 'settle':
+      move('STOPPED');
+      record.backoffUntil = null;
+      record.lastReason = action.reason;
+      return `${record.name}: STOPPED (${action.reason})`;
+    case 'forget':
+      table.delete(record.name);
+      return `${record.name}: removed (${action.reason})`;
+  }
+}
+
+function recordExit(record: InstanceRecord, action: ExitedAction, move: (to: InstanceState) => void, now: number): string {
+  const pid = record.pid;
+  move(action.to);
+  Object.assign(record, {
+    pid: null,
+    pgid: null,
+    startTime: null,
+    bootId: null,
+    lastExit: action.exit,
+    lastReason: action.reason,
+    failures: action.failures,
+    startFailures: action.startFailures,
+    backoffUntil: action.backoffUntil,
+    stopDeadline: null,
+    killed: false,
+  } satisfies Partial<InstanceRecord>);
+  const how = describeExit(record);
+  const next = action.to === 'BACKOFF' ? `, next start in ${formatDuration(Math.max(0, (action.backoffUntil ?? now) - now))}` : '';
+  return `${record.name}: pid ${pid ?? '-'} ${how} -> ${action.to}${next}`;
+}
