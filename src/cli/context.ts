@@ -1,0 +1,32 @@
+import path from 'node:path';
+import { ReconcileLoop, type Clock } from '../reconciler/loop.js';
+import { OsProcessControl } from '../spawner/os-process-control.js';
+import { DesiredSource } from '../state/desired-source.js';
+import { RecordStore } from '../state/records.js';
+
+export interface GlobalOptions {
+  /** state.yaml; default ./state.yaml or $TEND_FILE. */
+  file: string;
+  /** Default `.tend` beside the file, or $TEND_STATE_DIR. */
+  stateDir: string;
+}
+
+export function resolveGlobals(file: string | undefined, stateDir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): GlobalOptions {
+  const f = path.resolve(cwd, file ?? env.TEND_FILE ?? 'state.yaml');
+  const dir = path.resolve(cwd, stateDir ?? env.TEND_STATE_DIR ?? path.join(path.dirname(f), '.tend'));
+  return { file: f, stateDir: dir };
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A timestamped line on stderr, the daemon's log. */
+export function logLine(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+/** The one place that builds the real loop: real clock, real processes, real files. */
+export function buildLoop(options: GlobalOptions, log: (line: string) => void = logLine): { loop: ReconcileLoop; desired: DesiredSource } {
+  const desired = new DesiredSource(options.file, options.stateDir, log);
+  const loop = new ReconcileLoop({ desired, store: new RecordStore(options.stateDir), control: new OsProcessControl(), clock: systemClock, log });
+  return { loop, desired };
+}

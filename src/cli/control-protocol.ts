@@ -1,0 +1,34 @@
+/** Requests and replies on the daemon's control socket: one JSON object per line each way. */
+export type ControlRequest = { op: 'ping' } | { op: 'pass'; timeoutMs: number };
+
+export type ControlReply =
+  | { ok: true; pid: number }
+  | { ok: true; converged: boolean; problems: string[]; fileProblems: string[] }
+  | { ok: false; error: string };
+
+/** Largest request accepted; anything longer is refused without being parsed. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** A client that sends no full request within this time is cut off. */
+export const REQUEST_TIMEOUT_MS = 5000;
+
+export function controlSocketPath(stateDir: string): string {
+  return `${stateDir}/control.sock`;
+}
+
+export function parseRequest(line: string): ControlRequest | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return 'malformed request: not JSON';
+  }
+  if (typeof value !== 'object' || value === null) return 'malformed request: expected an object';
+  const op = (value as { op?: unknown }).op;
+  if (op === 'ping') return { op };
+  if (op === 'pass') {
+    const t = (value as { timeoutMs?: unknown }).timeoutMs;
+    const timeoutMs = typeof t === 'number' && t > 0 && t <= 600_000 ? t : 60_000;
+    return { op, timeoutMs };
+  }
+  return `unknown op ${JSON.stringify(op)}; known: ping, pass`;
+}

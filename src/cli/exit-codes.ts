@@ -1,0 +1,13 @@
+/** Exit codes of every command, as the README lists them. */
+export const EXIT = {
+  OK: 0,
+  /** reconcile --once: something could not be brought to its desired state. */
+  NOT_CONVERGED: 1,
+  /** Invalid state.yaml or invalid command line. */
+  INVALID: 2,
+  /** Another tend holds the state directory; or, for status, an instance not in its desired state. */
+  LOCKED: 3,
+  NOT_RUNNING: 3,
+  /** Unexpected failure. */
+  FAILURE: 70,
+} as const;

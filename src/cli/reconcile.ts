@@ -1,0 +1,92 @@
+import { watch } from 'chokidar';
+import { isTendError } from '../state/errors.js';
+import { StateLock, type LockHolder } from '../state/lock.js';
+import type { PassResult } from '../reconciler/loop.js';
+import { askDaemon } from './control-client.js';
+import { serveControl } from './control-server.js';
+import { buildLoop, logLine, type GlobalOptions } from './context.js';
+import { EXIT } from './exit-codes.js';
+
+export interface ReconcileOptions {
+  /** How long --once waits for starts and stops to finish. Default 60s. */
+  timeoutMs: number;
+  /** Stop every program before the daemon exits. Default false: programs outlive tend. */
+  stopOnExit: boolean;
+}
+
+/** `tend reconcile --once`: converge, report, exit. Asks a running daemon instead when there is one. */
+export async function reconcileOnce(globals: GlobalOptions, options: ReconcileOptions): Promise<number> {
+  let lock: StateLock;
+  try {
+    lock = await StateLock.acquire(globals.stateDir, 'once');
+  } catch (e) {
+    if (!isTendError(e, 'LOCKED')) throw e;
+    const holder = (e as { holder?: LockHolder }).holder;
+    if (holder?.role !== 'daemon') {
+      process.stderr.write(`tend: ${e.message}; try again when it is done\n`);
+      return EXIT.LOCKED;
+    }
+    process.stderr.write(`tend: a daemon (pid ${holder.pid}) runs here; asked it for a pass\n`);
+    const reply = await askDaemon(globals.stateDir, { op: 'pass', timeoutMs: options.timeoutMs }, options.timeoutMs + 5000);
+    if (!reply.ok) throw new Error(`the daemon refused: ${reply.error}`);
+    if (!('converged' in reply)) throw new Error('the daemon sent an unexpected reply');
+    return report({ converged: reply.converged, problems: reply.problems, fileProblems: reply.fileProblems });
+  }
+  const { loop } = buildLoop(globals);
+  try {
+    loop.start();
+    const result = await loop.settle(options.timeoutMs);
+    await loop.close();
+    return report(result);
+  } finally {
+    await lock.release();
+  }
+}
+
+function report(result: Pick<PassResult, 'converged' | 'problems' | 'fileProblems'>): number {
+  for (const p of result.problems) process.stderr.write(`tend: ${p}\n`);
+  if (result.fileProblems.length > 0) return EXIT.INVALID;
+  return result.converged ? EXIT.OK : EXIT.NOT_CONVERGED;
+}
+
+/** `tend reconcile`: the control loop in the foreground, until SIGTERM or SIGINT. */
+export async function reconcileDaemon(globals: GlobalOptions, options: ReconcileOptions): Promise<number> {
+  let lock: StateLock;
+  try {
+    lock = await StateLock.acquire(globals.stateDir, 'daemon');
+  } catch (e) {
+    if (!isTendError(e, 'LOCKED')) throw e;
+    process.stderr.write(`tend: ${e.message}\n`);
+    return EXIT.LOCKED;
+  }
+  const { loop } = buildLoop(globals);
+  const control = await serveControl(globals.stateDir, loop);
+  // Editors and `git checkout` replace the file by rename; chokidar follows the path, not the inode.
+  const watcher = watch(globals.file, { ignoreInitial: true, persistent: true });
+  watcher.on('all', () => loop.requestPass());
+  watcher.on('error', (e) => logLine(`watching ${globals.file}: ${(e as Error).message}`));
+  logLine(`tend reconcile: pid ${process.pid}, file ${globals.file}, state ${globals.stateDir}`);
+  loop.start();
+
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await new Promise<void>((resolve) => {
+    const quit = (signal: string) => {
+      logLine(`${signal}: ${options.stopOnExit ? 'stopping every program, then exiting' : 'exiting; programs keep running'}`);
+      process.off('SIGTERM', onTerm).off('SIGINT', onInt);
+      resolve();
+    };
+    const onTerm = () => quit('SIGTERM');
+    const onInt = () => quit('SIGINT');
+    process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', () => loop.requestPass());
+  });
+  if (options.stopOnExit) {
+    loop.stopAll();
+    await loop.settle(options.timeoutMs);
+  }
+  clearInterval(keepAlive);
+  await watcher.close();
+  await loop.close();
+  await new Promise<void>((resolve) => control.close(() => resolve()));
+  await lock.release();
+  return EXIT.OK;
+}

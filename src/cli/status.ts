@@ -1,0 +1,57 @@
+import { formatUptime, isSettled, statusRows, type InstanceStatus } from '../reconciler/status.js';
+import { OsProcessControl } from '../spawner/os-process-control.js';
+import { isTendError } from '../state/errors.js';
+import { loadState } from '../state/load.js';
+import { RecordStore } from '../state/records.js';
+import type { DesiredState } from '../state/schema.js';
+import type { GlobalOptions } from './context.js';
+import { EXIT } from './exit-codes.js';
+
+/** Reads the table and /proc (never the lock: status works while a daemon runs). */
+export function collectStatus(globals: GlobalOptions): InstanceStatus[] {
+  let desired: DesiredState | null = null;
+  try {
+    desired = loadState(globals.file, globals.stateDir).desired;
+  } catch (e) {
+    if (!isTendError(e)) throw e;
+    process.stderr.write(`tend: ${globals.file} is not usable (${e.message.split('\n')[0]}); showing the process table only\n`);
+  }
+  const records = new RecordStore(globals.stateDir).load();
+  const seen = new OsProcessControl().observe(records.values());
+  const alive = new Map([...seen].map(([name, o]) => [name, o.alive]));
+  return statusRows(desired, records, alive, Date.now());
+}
+
+/** Keeps rows named `web` (every replica) or `web:1`; returns the names that matched nothing. */
+export function filterRows(rows: InstanceStatus[], names: string[]): { rows: InstanceStatus[]; unknown: string[] } {
+  if (names.length === 0 || names.includes('all')) return { rows, unknown: [] };
+  const unknown = names.filter((n) => !rows.some((r) => r.name === n || r.program === n));
+  return { rows: rows.filter((r) => names.includes(r.name) || names.includes(r.program)), unknown };
+}
+
+export function statusCommand(globals: GlobalOptions, names: string[], json: boolean): number {
+  const all = collectStatus(globals);
+  const { rows, unknown } = filterRows(all, names);
+  for (const n of unknown) process.stderr.write(`${n}: ERROR (no such program)\n`);
+  if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else process.stdout.write(renderTable(rows));
+  if (unknown.length > 0) return EXIT.INVALID;
+  return rows.every(isSettled) ? EXIT.OK : EXIT.NOT_RUNNING;
+}
+
+export function renderTable(rows: InstanceStatus[]): string {
+  if (rows.length === 0) return 'no programs\n';
+  const table = [
+    ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'REASON'],
+    ...rows.map((r) => [
+      r.name,
+      r.desired === 'running' || r.state !== 'STOPPED' ? r.state : r.desired === 'removed' ? 'STOPPED (removed)' : 'STOPPED',
+      r.pid === null ? '-' : String(r.pid),
+      r.uptimeMs === null ? '-' : formatUptime(r.uptimeMs),
+      String(r.restarts),
+      r.reason ?? '-',
+    ]),
+  ];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  return table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]! + 2))).join('').trimEnd()).join('\n') + '\n';
+}
