@@ -178,7 +178,11 @@ export class ReconcileLoop {
     const observed = new Map<string, Observation>();
     for (const r of this.records.values()) {
       const s = seen.get(r.name);
-      observed.set(r.name, { alive: s?.alive ?? false, lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child: this.children.has(r.token) });
+      const child = this.children.has(r.token);
+      // A child of ours that just died is a zombie until its exit event is handled: wait for
+      // the event (it always comes, with the real exit code) rather than call it "unknown".
+      const ending = child && !(s?.alive ?? false);
+      observed.set(r.name, { alive: ending || (s?.alive ?? false), lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child });
     }
     return observed;
   }

@@ -1,0 +1,59 @@
+import type { Observation } from '../../src/reconciler/plan-types.js';
+import type { InstanceRecord } from '../../src/state/records.js';
+import { DEFAULTS, type DesiredState, type ProgramSpec } from '../../src/state/schema.js';
+
+/** A program as validation would produce it, with every default; override what the case is about. */
+export function program(name: string, overrides: Partial<ProgramSpec> = {}): ProgramSpec {
+  return {
+    name,
+    process: { command: ['/bin/sleep', '1000'], env: {}, cwd: '/tmp', user: null },
+    commandAt: { line: 1, col: 1 },
+    replicas: 1,
+    state: 'running',
+    generation: 0,
+    restart: { ...DEFAULTS.restart, exitCodes: [0], backoff: { ...DEFAULTS.restart.backoff } },
+    stop: { ...DEFAULTS.stop },
+    logs: { stdout: '/tmp/out.log', stderr: '/tmp/err.log' },
+    configError: null,
+    ...overrides,
+  };
+}
+
+export function desired(...programs: ProgramSpec[]): DesiredState {
+  return { file: '/tmp/state.yaml', programs: new Map(programs.map((p) => [p.name, p])) };
+}
+
+let pids = 1000;
+/** A record of an instance of `program` started at `startedAt` with that program's spec. */
+export function record(p: ProgramSpec, replica: number, overrides: Partial<InstanceRecord> = {}): InstanceRecord {
+  const pid = ++pids;
+  return {
+    name: `${p.name}:${replica}`,
+    program: p.name,
+    replica,
+    state: 'RUNNING',
+    pid,
+    pgid: pid,
+    startTime: 5000 + pid,
+    bootId: 'boot',
+    token: `token-${p.name}-${replica}`,
+    spec: p.process,
+    specHash: 'hash',
+    generation: p.generation,
+    startedAt: 0,
+    restarts: 0,
+    failures: 0,
+    startFailures: 0,
+    backoffUntil: null,
+    stopDeadline: null,
+    killed: false,
+    lastExit: null,
+    lastReason: 'start',
+    ...overrides,
+  };
+}
+
+export const alive: Observation = { alive: true, lingering: 0, exit: null, child: true };
+export const adopted: Observation = { alive: true, lingering: 0, exit: null, child: false };
+export const dead = (code: number | null, signal: string | null = null, at = 0): Observation => ({ alive: false, lingering: 0, exit: { code, signal, at }, child: false });
+export const vanished: Observation = { alive: false, lingering: 0, exit: null, child: false };
