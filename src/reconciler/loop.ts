@@ -51,6 +51,7 @@ export class ReconcileLoop {
   private readonly children = new Set<string>();
   private passing: Promise<PassResult> | null = null;
   private again = false;
+  private queued = false;
   private timer: NodeJS.Timeout | null = null;
   private resync: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -88,13 +89,21 @@ export class ReconcileLoop {
     await this.passing;
   }
 
-  /** Asks for a pass soon; many requests make one pass. */
+  /**
+   * Asks for a pass soon; many requests make one pass. The pass waits for setImmediate so
+   * that every exit libuv reports for one SIGCHLD lands in the same pass.
+   */
   requestPass(): void {
     if (this.passing) {
       this.again = true;
       return;
     }
-    void this.pass();
+    if (this.queued) return;
+    this.queued = true;
+    setImmediate(() => {
+      this.queued = false;
+      void this.pass();
+    });
   }
 
   /** From now on every program is treated as `state: stopped` (for --stop-on-exit). */
@@ -153,36 +162,42 @@ export class ReconcileLoop {
     const problems = fileProblems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
     if (!desired) return emptyResult(problems);
     const effective = this.stopEverything ? allStopped(desired) : desired;
-    let result: PassResult = emptyResult(problems);
     const all: Action[] = [];
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    let result: PassResult | null = null;
+    for (let round = 0; !result; round++) {
       const now = this.deps.clock.now();
       this.recoverInterruptedSpawns();
       const observed = this.observe();
       const decided = plan({ desired: effective, actual: { records: this.records, observed }, now });
+      const judge = (seen: Map<string, Observation>, idle: boolean, wakeAt: number | null): PassResult => {
+        const c = convergence(effective, this.records, seen, this.deps.clock.now());
+        return { ...c, converged: c.converged && problems.length === 0, actions: all, idle, wakeAt, fileProblems: problems };
+      };
+      if (decided.actions.length === 0) {
+        result = judge(observed, true, decided.wakeAt);
+        break;
+      }
       await this.act(decided, effective, now);
       all.push(...decided.actions);
-      const after = this.observe();
-      result = { ...convergence(effective, this.records, after, this.deps.clock.now()), actions: all, idle: decided.actions.length === 0, wakeAt: decided.wakeAt, fileProblems: problems };
-      if (problems.length > 0) result.converged = false;
-      // A SIGKILL takes a moment to land; the planner's poll wakeAt covers it, not a busy loop.
-      if (decided.actions.every((a) => a.type === 'kill')) break;
-      if (round === MAX_ROUNDS - 1) result.wakeAt = this.deps.clock.now();
+      // Plan again at once so the next wakeAt reflects what was just done; but a SIGKILL
+      // takes a moment to land, which the planner's poll wakeAt covers (no busy loop).
+      if (decided.actions.every((a) => a.type === 'kill')) result = judge(this.observe(), false, decided.wakeAt);
+      else if (round === MAX_ROUNDS - 1) result = judge(this.observe(), false, this.deps.clock.now());
     }
     this.schedule(result.wakeAt);
     return result;
   }
 
   private observe(): Map<string, Observation> {
-    const seen = this.deps.control.observe(this.records.values());
+    // While tend is a process's parent, the kernel tells it of the exit (the exit event,
+    // with the real code), so /proc is read only for adopted processes and ended ones.
+    const others = [...this.records.values()].filter((r) => !this.children.has(r.token));
+    const seen = this.deps.control.observe(others);
     const observed = new Map<string, Observation>();
     for (const r of this.records.values()) {
-      const s = seen.get(r.name);
       const child = this.children.has(r.token);
-      // A child of ours that just died is a zombie until its exit event is handled: wait for
-      // the event (it always comes, with the real exit code) rather than call it "unknown".
-      const ending = child && !(s?.alive ?? false);
-      observed.set(r.name, { alive: ending || (s?.alive ?? false), lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child });
+      const s = seen.get(r.name);
+      observed.set(r.name, { alive: child || (s?.alive ?? false), lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child });
     }
     return observed;
   }

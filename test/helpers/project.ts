@@ -14,7 +14,7 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     const value = await check();
     if (value) return value as NonNullable<Awaited<T>>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise((r) => (everyMs > 0 ? setTimeout(r, everyMs) : setImmediate(r)));
   }
 }
 

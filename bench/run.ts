@@ -1,0 +1,194 @@
+/**
+ * tend's benchmark suite: `npm run bench`. Prints a markdown table and writes
+ * bench/results/latest.json. Every latency is a median over several runs with its
+ * min and max, and is also shown as a ratio to the floor measured in the same run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ReconcileLoop } from '../src/reconciler/loop.js';
+import { OsProcessControl } from '../src/spawner/os-process-control.js';
+import { DesiredSource } from '../src/state/desired-source.js';
+import { RecordStore } from '../src/state/records.js';
+import { allRunning, Bench, cpuMs, exists, exit, pids, rssMb, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
+
+interface Figure {
+  name: string;
+  unit: 'ms' | 'MB' | '%' | 'ms/min';
+  samples: number[];
+  goal?: { max: number; text: string };
+  floorRatio?: boolean;
+}
+
+const quick = process.argv.includes('--quick');
+const figures: Figure[] = [];
+const bench = new Bench();
+const N = 100;
+const RUNS = quick ? 3 : 5;
+
+process.on('SIGINT', () => {
+  process.stderr.write('\ninterrupted: cleaning up\n');
+  void bench.cleanup().then(() => process.exit(130));
+});
+
+function record(f: Figure): void {
+  figures.push(f);
+  const s = stats(f.samples);
+  process.stderr.write(`  ${f.name}: median ${s.median.toFixed(1)} ${f.unit} (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}, n=${s.n})\n`);
+}
+
+async function floor(): Promise<void> {
+  const samples: number[] = [];
+  for (let i = 0; i < 20; i++) samples.push(await spawnFloor());
+  record({ name: 'floor: Node spawns `sleep` -> its pid is visible', unit: 'ms', samples });
+}
+
+async function daemonFigures(): Promise<void> {
+  const cold: number[] = [];
+  const stopAll: number[] = [];
+  const startAll: number[] = [];
+  const rss: number[] = [];
+  const idle: number[] = [];
+  const kill: number[] = [];
+  const rename: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const p = bench.project(sleepers(N));
+    const t0 = performance.now();
+    const d = p.daemon();
+    await waitFor('100 pids', () => allRunning(p, N), 30_000, 1);
+    cold.push(performance.now() - t0);
+    await waitFor('settled', () => /s99:0: RUNNING/.test(d.log()) && [...pids(p).keys()].length === N, 10_000);
+
+    // kill -9 of one program -> its replacement's pid exists.
+    for (let k = 0; k < 4; k++) {
+      const name = `s${(run * 7 + k * 13) % N}:0`;
+      const old = pids(p).get(name)!;
+      const t1 = performance.now();
+      process.kill(old, 'SIGKILL');
+      await waitFor('replacement', () => {
+        const now = pids(p).get(name);
+        return now !== null && now !== undefined && now !== old && exists(now);
+      }, 10_000, 0);
+      kill.push(performance.now() - t1);
+    }
+    await waitFor('settled after kills', () => (d.log().match(/: RUNNING/g) ?? []).length >= N + 4, 10_000);
+
+    // Idle: CPU over a quiet stretch, scaled to a minute; RSS.
+    const idleMs = quick ? 5000 : 15_000;
+    const c0 = cpuMs(d.pid!);
+    await new Promise((r) => setTimeout(r, idleMs)); // measuring a duration, not synchronising
+    idle.push(((cpuMs(d.pid!) - c0) * 60_000) / idleMs);
+    rss.push(rssMb(d.pid!));
+
+    // An atomic rename of state.yaml adding one program -> its pid exists.
+    p.write(sleepers(N + 1));
+    const t2 = performance.now();
+    await waitFor('new program', () => {
+      const pid = pids(p).get(`s${N}:0`);
+      return pid && exists(pid);
+    }, 10_000, 0);
+    rename.push(performance.now() - t2);
+
+    // Stop all, then start all, as edits of the file.
+    const before = [...pids(p).values()] as number[];
+    p.write(sleepers(N + 1, '    state: stopped\n'));
+    stopAll.push(await timeIt(() => waitFor('all stopped', () => before.every((pid) => !exists(pid)), 30_000, 1)));
+    const t3 = performance.now();
+    p.write(sleepers(N + 1));
+    await waitFor('all started', () => allRunning(p, N + 1), 30_000, 1);
+    startAll.push(performance.now() - t3);
+
+    d.kill('SIGTERM');
+    await exit(d);
+    await bench.cleanup();
+  }
+  record({ name: `cold start, ${N} programs, until every pid exists (daemon)`, unit: 'ms', samples: cold, goal: { max: 500, text: '<= 0.5 s' } });
+  record({ name: 'kill -9 of a program -> its replacement pid exists', unit: 'ms', samples: kill, goal: { max: 20, text: '<= 20 ms and <= 1.5x floor' }, floorRatio: true });
+  record({ name: `stop all (${N}), by editing state.yaml`, unit: 'ms', samples: stopAll, goal: { max: 300, text: '<= 0.3 s' } });
+  record({ name: `start all (${N}), by editing state.yaml`, unit: 'ms', samples: startAll, goal: { max: 500, text: '<= 0.5 s' } });
+  record({ name: `daemon RSS with ${N} programs`, unit: 'MB', samples: rss, goal: { max: 50, text: '<= 50 MB' } });
+  record({ name: 'daemon CPU while idle, per minute', unit: 'ms/min', samples: idle, goal: { max: 60, text: '<= 60 ms' } });
+  record({ name: 'atomic rename of state.yaml adding a program -> its pid exists', unit: 'ms', samples: rename, goal: { max: 100, text: '<= 100 ms' }, floorRatio: true });
+}
+
+async function onceFigures(): Promise<void> {
+  const pidsUp: number[] = [];
+  const exitAt: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const p = bench.project(sleepers(N));
+    const t0 = performance.now();
+    const once = p.run(['reconcile', '--once'], 60_000);
+    await waitFor('100 pids', () => allRunning(p, N), 30_000, 1);
+    pidsUp.push(performance.now() - t0);
+    const r = await once;
+    if (r.code !== 0) throw new Error(`reconcile --once failed: ${r.stderr}`);
+    exitAt.push(performance.now() - t0);
+    await bench.cleanup();
+  }
+  record({ name: `reconcile --once, ${N} programs from nothing, until every pid exists`, unit: 'ms', samples: pidsUp });
+  record({ name: `reconcile --once, ${N} programs from nothing, until it exits (includes startSeconds=1s)`, unit: 'ms', samples: exitAt });
+}
+
+async function scaleFigures(): Promise<void> {
+  const M = 1000;
+  const p = bench.project(sleepers(M));
+  const lines: string[] = [];
+  const loop = new ReconcileLoop({
+    desired: new DesiredSource(p.file, p.stateDir),
+    store: new RecordStore(p.stateDir),
+    control: new OsProcessControl(),
+    clock: { now: () => Date.now() },
+    log: (l) => lines.push(l),
+  });
+  const converge = await timeIt(async () => {
+    loop.start();
+    await waitFor('1000 pids', () => allRunning(p, M), 60_000, 5);
+  });
+  await loop.settle(30_000);
+  const noop: number[] = [];
+  for (let i = 0; i < 15; i++) noop.push(await timeIt(() => loop.pass()));
+  await loop.close();
+  const rss = process.memoryUsage().rss / 1024 / 1024;
+  record({ name: `${M} programs: converge from nothing until every pid exists (in-process loop)`, unit: 'ms', samples: [converge] });
+  record({ name: `${M} programs: a pass with nothing to do`, unit: 'ms', samples: noop, goal: { max: 20, text: '<= 20 ms' } });
+  record({ name: `${M} programs: RSS of the process running the loop`, unit: 'MB', samples: [rss] });
+  await bench.cleanup();
+}
+
+function table(floorMedian: number): string {
+  const rows = ['| figure | median | min | max | n | vs floor | goal | met |', '|---|---|---|---|---|---|---|---|'];
+  for (const f of figures) {
+    const s = stats(f.samples);
+    const fmt = (v: number) => (f.unit === 'ms' && v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ${f.unit}`);
+    const ratio = f.floorRatio ? `${(s.median / floorMedian).toFixed(1)}x` : '';
+    const met = f.goal ? (s.median <= f.goal.max && (!f.floorRatio || f.name.startsWith('atomic') || s.median <= 1.5 * floorMedian) ? 'yes' : 'NO') : '';
+    rows.push(`| ${f.name} | ${fmt(s.median)} | ${fmt(s.min)} | ${fmt(s.max)} | ${s.n} | ${ratio} | ${f.goal?.text ?? ''} | ${met} |`);
+  }
+  return rows.join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  process.stderr.write(`tend bench on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}\n`);
+  await floor();
+  await daemonFigures();
+  await onceFigures();
+  await scaleFigures();
+  const floorMedian = stats(figures[0]!.samples).median;
+  const md = table(floorMedian);
+  process.stdout.write(md + '\n');
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, kernel: os.release() };
+  const json = { date: new Date().toISOString(), machine, seconds: (Date.now() - started) / 1000, figures: figures.map((f) => ({ ...f, ...stats(f.samples) })) };
+  writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  process.stderr.write(`done in ${json.seconds.toFixed(0)} s; wrote bench/results/latest.json\n`);
+}
+
+main()
+  .catch((e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => bench.cleanup());

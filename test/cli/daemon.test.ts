@@ -1,0 +1,162 @@
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { alive, Project, sleeper, waitFor } from '../helpers/project.js';
+
+const running = async (p: Project, n: number) =>
+  waitFor(`${n} instances RUNNING`, async () => {
+    const rows = await p.status();
+    return rows.length === n && rows.every((r) => r.state === 'RUNNING') ? rows : null;
+  });
+
+const exited = (child: { exitCode: number | null; signalCode: string | null; once: (e: 'exit', f: () => void) => void }) =>
+  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+
+t.test('restarts a crashed program at once, with its exit code', async (t) => {
+  const p = new Project(t, `programs:
+  crashy:
+    command: [node, -e, "setTimeout(() => process.exit(7), 300)"]
+    env: { TEND_TEST_MARK: '@MARK@' }
+    restart: { startSeconds: 100ms, backoff: { initial: 100ms, max: 200ms } }
+`);
+  const d = p.daemon();
+  const row = await waitFor('a restart', async () => (await p.status()).find((r) => r.restarts >= 1 && r.lastExit?.code === 7));
+  t.equal(row.reason, 'crash');
+  t.match(d.log(), /crashy:0: pid \d+ exited with code 7 -> BACKOFF/);
+});
+
+t.test('converges a file replaced by rename, and keeps the last valid state while it is broken', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  const d = p.daemon();
+  const [web] = await running(p, 1);
+  p.write(`programs:\n${sleeper('web')}${sleeper('api')}`);
+  await running(p, 2);
+  p.write(`programs:\n${sleeper('web')}  api:\n    command: [sleep, '1000']\n    replicas: -3\n`);
+  await waitFor('the error in the log', () => /state\.yaml:\d+:\d+: programs\.api\.replicas: expected a whole number >= 0, got -3/.test(d.log()));
+  t.match(d.log(), /the last valid desired state stays in force/);
+  const rows = await p.status();
+  t.same(rows.map((r) => [r.name, r.state]), [['api:0', 'RUNNING'], ['web:0', 'RUNNING']], 'nothing stopped');
+  t.equal(rows.find((r) => r.name === 'web:0')!.pid, web!.pid);
+  p.write(`programs:\n${sleeper('web')}`);
+  await waitFor('api removed', async () => (await p.status()).length === 1);
+});
+
+t.test('keeps programs running when the daemon ends with SIGTERM, and adopts them after', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web', '    replicas: 2\n')}`);
+  const d1 = p.daemon();
+  const before = await running(p, 2);
+  d1.kill('SIGTERM');
+  await exited(d1);
+  t.equal(d1.exitCode, 0);
+  t.ok(before.every((r) => alive(r.pid!)), 'programs outlived the daemon');
+  const d2 = p.daemon();
+  await waitFor('the new daemon to start', () => /tend reconcile: pid/.test(d2.log()));
+  await p.run(['reconcile', '--once']); // asks the daemon for a pass and waits for it
+  t.same((await p.status()).map((r) => r.pid), before.map((r) => r.pid), 'adopted, not restarted');
+  t.equal(p.processes().length, 2, 'no duplicates');
+  // An adopted program is not the daemon's child: its death is found by polling.
+  process.kill(before[0]!.pid!, 'SIGKILL');
+  const after = await waitFor('the adopted program to be replaced', async () => {
+    const row = (await p.status())[0]!;
+    return row.state === 'RUNNING' && row.pid !== before[0]!.pid ? row : null;
+  });
+  t.equal(after.reason, 'crash');
+});
+
+t.test('--stop-on-exit stops every program before the daemon exits', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web', '    replicas: 2\n')}`);
+  const d = p.daemon(['--stop-on-exit']);
+  const rows = await running(p, 2);
+  d.kill('SIGTERM');
+  await exited(d);
+  t.ok(rows.every((r) => !alive(r.pid!)));
+  t.equal(p.processes().length, 0);
+});
+
+t.test('one actor per state directory', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  const d = p.daemon();
+  await running(p, 1);
+  const second = await p.run(['reconcile']);
+  t.equal(second.code, 3);
+  t.match(second.stderr, new RegExp(`in use by tend reconcile \\(pid ${d.pid}\\)`));
+  const once = await p.run(['reconcile', '--once']);
+  t.equal(once.code, 0, once.stderr);
+  t.match(once.stderr, new RegExp(`a daemon \\(pid ${d.pid}\\) runs here; asked it for a pass`));
+  t.equal(p.processes().length, 1);
+});
+
+t.test('the lock is released when its holder is killed with SIGKILL', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  const d = p.daemon();
+  await running(p, 1);
+  d.kill('SIGKILL');
+  await exited(d);
+  const once = await p.run(['reconcile', '--once']);
+  t.equal(once.code, 0, once.stderr);
+});
+
+t.test('the control socket is private and survives malformed requests', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  const d = p.daemon();
+  await running(p, 1);
+  const sock = path.join(p.stateDir, 'control.sock');
+  t.equal(statSync(sock).mode & 0o777, 0o600);
+  const net = await import('node:net');
+  const ask = (text: string) =>
+    new Promise<string>((resolve) => {
+      const c = net.connect(sock, () => c.end(text));
+      let out = '';
+      c.on('data', (b) => (out += b)).on('close', () => resolve(out));
+    });
+  t.match(await ask('not json\n'), /malformed request/);
+  t.match(await ask('{"op":"format-disk"}\n'), /unknown op/);
+  t.match(await ask('x'.repeat(70_000)), /larger than/);
+  t.match(await ask('{"op":"ping"}\n'), new RegExp(`"pid":${d.pid}`));
+  t.equal(d.exitCode, null, 'still running');
+});
+
+t.test('killing the daemon with SIGKILL at any moment loses, duplicates and orphans nothing', async (t) => {
+  const programs = (generation: number) => Array.from({ length: 6 }, (_, i) => sleeper(`p${i}`, `    replicas: 3\n    generation: ${generation}\n`)).join('');
+  const p = new Project(t, `programs:\n${programs(0)}`);
+  const logs: string[] = [];
+  const killWhen = async (what: string, condition: (log: string) => boolean) => {
+    const d = p.daemon();
+    await waitFor(what, () => condition(d.log()) || d.exitCode !== null, 15_000, 1);
+    d.kill('SIGKILL');
+    await exited(d);
+    logs.push(d.log());
+  };
+  const table = () => p.table().instances;
+  // Mid-spawn: processes exist, but the table has not recorded their pids yet.
+  await killWhen('a process spawned but not yet recorded', () => p.processes().length > 0 && table().some((r) => r.pid === null));
+  // Mid-pass, just after adopting what the previous daemon left behind.
+  await killWhen('an adoption', (log) => /adopted pid/.test(log));
+  // Mid-roll: a generation bump, killed while one instance is stopping, then while its successor starts.
+  p.write(`programs:\n${programs(1)}`);
+  await killWhen('a rolling restart to begin', () => table().some((r) => r.state === 'STOPPING'));
+  await killWhen('a new-generation instance starting', () => table().some((r) => r.state === 'STARTING' && r.pid !== null));
+  const last = p.daemon();
+  await waitFor('all 18 instances on generation 1 and RUNNING', async () => {
+    const rows = await p.status();
+    return rows.length === 18 && rows.every((r) => r.state === 'RUNNING' && r.generation === 1);
+  }, 30_000);
+  t.match(logs.join('') + last.log(), /adopted pid \d+, spawned by a tend that died before recording it/, 'a spawn interrupted by the kill was recovered');
+  const procs = p.processes();
+  const leaders = procs.filter((x) => x.leader);
+  t.equal(leaders.length, 18, 'one process per instance');
+  t.equal(new Set(leaders.map((x) => x.instance)).size, 18, 'no instance twice');
+  t.equal(procs.length, 18, 'no orphans');
+  const rows = await p.status();
+  t.same(new Set(rows.map((r) => r.pid)), new Set(leaders.map((x) => x.pid)), 'every process is a recorded instance');
+  last.kill('SIGTERM');
+  await exited(last);
+});
+
+t.test('writes nothing but the table, lock and logs into the state directory', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  await p.run(['reconcile', '--once']);
+  writeFileSync(path.join(p.dir, 'unrelated'), '');
+  const { readdirSync } = await import('node:fs');
+  t.same(readdirSync(p.stateDir).sort(), ['instances.json', 'logs']);
+});
