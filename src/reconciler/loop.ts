@@ -49,6 +49,8 @@ export class ReconcileLoop {
   private readonly exits = new Map<string, ExitInfo>();
   /** Tokens of processes this tend spawned and that have not ended. */
   private readonly children = new Set<string>();
+  /** Tokens of instances whose processes ended this pass, to sweep once the pass is done. */
+  private readonly gone = new Set<string>();
   private passing: Promise<PassResult> | null = null;
   private again = false;
   private queued = false;
@@ -184,6 +186,7 @@ export class ReconcileLoop {
       if (decided.actions.every((a) => a.type === 'kill')) result = judge(this.observe(), false, decided.wakeAt);
       else if (round === MAX_ROUNDS - 1) result = judge(this.observe(), false, this.deps.clock.now());
     }
+    this.sweepGone();
     this.schedule(result.wakeAt);
     return result;
   }
@@ -243,11 +246,15 @@ export class ReconcileLoop {
     for (const send of signals) send();
     await Promise.all(starts.map((s) => this.spawn(s.record, s.stdout, s.stderr)));
     if (starts.length > 0) this.deps.store.save(this.records);
-    // 3. Descendants that left the session of an instance that is gone.
-    if (gone.size > 0) {
-      const swept = this.deps.control.sweep(gone);
-      if (swept > 0) this.deps.log(`killed ${swept} leftover process(es) that had left their instance's session`);
-    }
+    for (const token of gone) this.gone.add(token);
+  }
+
+  /** Descendants that left the session of an instance that is gone; after the restarts, off their path. */
+  private sweepGone(): void {
+    if (this.gone.size === 0) return;
+    const swept = this.deps.control.sweep(this.gone);
+    this.gone.clear();
+    if (swept > 0) this.deps.log(`killed ${swept} leftover process(es) that had left their instance's session`);
   }
 
   private async spawn(record: InstanceRecord, stdout: string, stderr: string): Promise<void> {
