@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ReconcileLoop, type Clock } from '../reconciler/loop.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { DesiredSource } from '../state/desired-source.js';
+import { EventLog } from '../state/events.js';
 import { RecordStore } from '../state/records.js';
 
 export interface GlobalOptions {
@@ -27,6 +28,14 @@ export function logLine(line: string): void {
 /** The one place that builds the real loop: real clock, real processes, real files. */
 export function buildLoop(options: GlobalOptions, log: (line: string) => void = logLine): { loop: ReconcileLoop; desired: DesiredSource } {
   const desired = new DesiredSource(options.file, options.stateDir, log);
-  const loop = new ReconcileLoop({ desired, store: new RecordStore(options.stateDir), control: new OsProcessControl(), clock: systemClock, log });
+  const events = new EventLog(options.stateDir);
+  const loop = new ReconcileLoop({
+    desired,
+    store: new RecordStore(options.stateDir),
+    control: new OsProcessControl(),
+    clock: systemClock,
+    log,
+    event: (e) => events.append(e),
+  });
   return { loop, desired };
 }

@@ -8,6 +8,8 @@ export const EXIT = {
   /** Another tend holds the state directory; or, for status, an instance not in its desired state. */
   LOCKED: 3,
   NOT_RUNNING: 3,
+  /** start/stop/restart: state.yaml is read-only (a GitOps checkout); the message says what to change there. */
+  READ_ONLY: 4,
   /** Unexpected failure. */
   FAILURE: 70,
 } as const;

@@ -7,7 +7,10 @@ import { resolveGlobals } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { reconcileDaemon, reconcileOnce } from './reconcile.js';
 import { statusCommand } from './status.js';
+import { pidCommand, signalCommand } from './inspect.js';
+import { eventsCommand, logsCommand } from './logs.js';
 import { validateCommand } from './validate.js';
+import { UsageError, verbCommand } from './verbs.js';
 
 const USAGE = `usage: tend [-f FILE] [--state-dir DIR] COMMAND [ARGS]
 
@@ -16,6 +19,16 @@ commands:
                           converge state.yaml (as a daemon, or once and exit)
   status [NAME...] [--json]
                           instances, their state, pid, uptime, restarts, last reason
+  start NAME...|all       set state: running in the file, wait until up
+  stop NAME...|all        set state: stopped in the file, wait until down
+  restart NAME...|all     bump generation (or restart one instance, web:1), wait
+                          (start/stop/restart: --no-wait only edits; --timeout 60s)
+  logs NAME [-n 20] [-f] [--stderr]   (here -f is --follow; use -c for the file)
+                          an instance's output; replicas are shown with a prefix
+  events [NAME] [-n 20] [-f] [--json]
+                          starts, stops, exits, restarts and their reasons
+  pid [NAME...]           the daemon's pid, or the instances'
+  signal SIG NAME...      send a signal to instances' process groups
   validate                check the file; every error with its line and column
 
 global options:
@@ -24,13 +37,20 @@ global options:
   -h, --help              this text
   --version               tend's version
 
-exit codes: 0 ok, 1 not converged, 2 invalid file or usage, 3 locked by another tend
-            (status: 3 when an instance is not in its desired state)
+exit codes: 0 ok, 1 not converged (or a verb failed), 2 invalid file, usage or name,
+            3 locked by another tend (status: an instance not in its desired state),
+            4 state.yaml is read-only (the message says what to change in its repository)
 `;
+
+/** After `logs` or `events`, `-f` means follow (as `tail -f`); the file is then given with -c or --file. */
+function followFlag(argv: string[]): string[] {
+  const at = argv.findIndex((a) => a === 'logs' || a === 'events');
+  return at < 0 ? argv : argv.map((a, i) => (i > at && a === '-f' ? '--follow' : a));
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: followFlag(argv),
     allowPositionals: true,
     options: {
       file: { type: 'string', short: 'f' },
@@ -40,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
       timeout: { type: 'string' },
       'stop-on-exit': { type: 'boolean' },
       json: { type: 'boolean' },
+      'no-wait': { type: 'boolean' },
+      lines: { type: 'string', short: 'n' },
+      follow: { type: 'boolean' },
+      stderr: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -66,14 +90,32 @@ async function main(argv: string[]): Promise<number> {
       return statusCommand(globals, rest, values.json ?? false);
     case 'validate':
       return validateCommand(globals);
+    case 'start':
+    case 'stop':
+    case 'restart':
+      return verbCommand(globals, command, rest, { wait: !values['no-wait'], timeoutMs, json: values.json ?? false });
+    case 'logs':
+      return logsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, stderr: values.stderr ?? false });
+    case 'events':
+      return eventsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, json: values.json ?? false });
+    case 'pid':
+      return pidCommand(globals, rest, values.json ?? false);
+    case 'signal':
+      return signalCommand(globals, rest, values.json ?? false);
     default:
       throw usage(`unknown command '${command}'`);
   }
 }
 
-class UsageError extends Error {}
 function usage(message: string): UsageError {
   return new UsageError(message);
+}
+
+function count(text: string | undefined): number {
+  if (text === undefined) return 20;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw usage(`-n: expected a whole number of lines, got '${text}'`);
+  return n;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,8 +1,8 @@
 import { watch } from 'chokidar';
 import { isTendError } from '../state/errors.js';
-import { StateLock, type LockHolder } from '../state/lock.js';
+import { StateLock } from '../state/lock.js';
 import type { PassResult } from '../reconciler/loop.js';
-import { askDaemon } from './control-client.js';
+import { converge } from './converge.js';
 import { serveControl } from './control-server.js';
 import { buildLoop, logLine, type GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -16,31 +16,13 @@ export interface ReconcileOptions {
 
 /** `tend reconcile --once`: converge, report, exit. Asks a running daemon instead when there is one. */
 export async function reconcileOnce(globals: GlobalOptions, options: ReconcileOptions): Promise<number> {
-  let lock: StateLock;
-  try {
-    lock = await StateLock.acquire(globals.stateDir, 'once');
-  } catch (e) {
-    if (!isTendError(e, 'LOCKED')) throw e;
-    const holder = (e as { holder?: LockHolder }).holder;
-    if (holder?.role !== 'daemon') {
-      process.stderr.write(`tend: ${e.message}; try again when it is done\n`);
-      return EXIT.LOCKED;
-    }
-    process.stderr.write(`tend: a daemon (pid ${holder.pid}) runs here; asked it for a pass\n`);
-    const reply = await askDaemon(globals.stateDir, { op: 'pass', timeoutMs: options.timeoutMs }, options.timeoutMs + 5000);
-    if (!reply.ok) throw new Error(`the daemon refused: ${reply.error}`);
-    if (!('converged' in reply)) throw new Error('the daemon sent an unexpected reply');
-    return report({ converged: reply.converged, problems: reply.problems, fileProblems: reply.fileProblems });
+  const outcome = await converge(globals, 'once', options.timeoutMs);
+  if (outcome.ran === 'locked') {
+    process.stderr.write(`tend: ${outcome.message}\n`);
+    return EXIT.LOCKED;
   }
-  const { loop } = buildLoop(globals);
-  try {
-    loop.start();
-    const result = await loop.settle(options.timeoutMs);
-    await loop.close();
-    return report(result);
-  } finally {
-    await lock.release();
-  }
+  if (outcome.ran === 'daemon') process.stderr.write('tend: a daemon runs here; asked it for a pass\n');
+  return report(outcome);
 }
 
 function report(result: Pick<PassResult, 'converged' | 'problems' | 'fileProblems'>): number {

@@ -1,6 +1,7 @@
 import type { InstanceRecord } from '../state/records.js';
 import { formatDuration } from '../state/duration.js';
 import { instanceName, type DesiredState } from '../state/schema.js';
+import { renewReason } from './plan.js';
 import type { Observation } from './plan-types.js';
 
 export interface Convergence {
@@ -19,6 +20,10 @@ export function convergence(desired: DesiredState, records: ReadonlyMap<string, 
   const expected = new Set<string>();
   for (const program of desired.programs.values()) {
     if (program.configError) problems.push(`${program.name}: ${program.configError}`);
+    // A roll waits for every replica to be up; behind a failed one it is halted, not moving.
+    const halted = Array.from({ length: program.replicas }, (_, i) => records.get(instanceName(program.name, i))?.state).some(
+      (s) => s === 'BACKOFF' || s === 'FATAL' || s === 'EXITED',
+    );
     for (let i = 0; i < program.replicas; i++) {
       const name = instanceName(program.name, i);
       expected.add(name);
@@ -27,7 +32,12 @@ export function convergence(desired: DesiredState, records: ReadonlyMap<string, 
       const alive = observed.get(name)?.alive ?? false;
       if (r?.state === 'STARTING' || r?.state === 'STOPPING') moving = true;
       if (program.state === 'running') {
+        const renew = r ? renewReason(r, program, desired.instanceRestarts.get(name) ?? 0) : null;
         if (!r || r.state !== 'RUNNING' || !alive) problems.push(`${name}: ${describe(r, now)}`);
+        else if (renew) {
+          moving ||= !halted;
+          problems.push(`${name}: ${halted ? 'not replaced: the roll is halted by a failed replica' : 'waiting to be replaced'} (${renew})`);
+        }
       } else if (r && alive) {
         problems.push(`${name}: ${r.state}, should be stopped`);
       }

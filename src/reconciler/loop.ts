@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DesiredRead } from '../state/desired-source.js';
+import type { TendEvent } from '../state/events.js';
 import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records.js';
 import type { DesiredState } from '../state/schema.js';
 import { convergence, type Convergence } from './convergence.js';
@@ -20,6 +21,8 @@ export interface LoopDeps {
   clock: Clock;
   /** One line per thing done or seen. */
   log: (line: string) => void;
+  /** The same, as a structured event (for the events file). */
+  event?: (event: TendEvent) => void;
 }
 
 export interface PassResult extends Convergence {
@@ -227,7 +230,7 @@ export class ReconcileLoop {
     for (const action of decided.actions) {
       if (action.type === 'start') {
         const program = desired.programs.get(action.program)!;
-        const record = startingRecord(action, program, this.records.get(action.instance), randomUUID(), now);
+        const record = startingRecord(action, program, this.records.get(action.instance), randomUUID(), now, desired.instanceRestarts.get(action.instance) ?? 0);
         this.records.set(record.name, record);
         starts.push({ record, stdout: program.logs.stdout, stderr: program.logs.stderr });
         continue;
@@ -235,8 +238,10 @@ export class ReconcileLoop {
       const before = this.records.get(action.instance);
       if (before && (action.type === 'exited' || action.type === 'forget') && before.pid !== null) gone.add(before.token);
       if (before && (action.type === 'exited' || action.type === 'forget')) this.exits.delete(before.token);
+      const pid = before?.pid ?? null;
       const line = applyToRecord(this.records, action, now);
       this.deps.log(line);
+      this.emit(action.instance, EVENT_NAMES[action.type], action.reason, pid, line, action.type === 'exited' ? { code: action.exit.code, signal: action.exit.signal, to: action.to } : {});
       const record = this.records.get(action.instance);
       if (action.type === 'stop' && record) signals.push(() => void this.deps.control.signal(record, action.signal));
       if (action.type === 'kill' && record) signals.push(() => this.deps.control.kill(record));
@@ -271,12 +276,19 @@ export class ReconcileLoop {
     if (!outcome.ok) {
       this.exits.set(token, { code: null, signal: null, at: this.deps.clock.now(), error: outcome.error });
       this.deps.log(`${record.name}: ${outcome.error}`);
+      this.emit(record.name, 'spawn-error', record.lastReason, null, outcome.error);
       this.again = true;
       return;
     }
     Object.assign(record, outcome.process, { startedAt: this.deps.clock.now() });
     if (!this.exits.has(token)) this.children.add(token);
-    this.deps.log(`${record.name}: started pid ${outcome.process.pid} (${record.lastReason})`);
+    const line = `${record.name}: started pid ${outcome.process.pid} (${record.lastReason})`;
+    this.deps.log(line);
+    this.emit(record.name, 'started', record.lastReason, outcome.process.pid, line);
+  }
+
+  private emit(instance: string, event: string, reason: string, pid: number | null, message: string, extra: Partial<TendEvent> = {}): void {
+    this.deps.event?.({ at: new Date(this.deps.clock.now()).toISOString(), instance, event, reason, pid, ...extra, message });
   }
 
   private schedule(wakeAt: number | null): void {
@@ -286,6 +298,15 @@ export class ReconcileLoop {
     this.timer = setTimeout(() => this.requestPass(), Math.max(0, wakeAt - this.deps.clock.now()));
   }
 }
+
+const EVENT_NAMES: Record<Exclude<Action['type'], 'start'>, string> = {
+  stop: 'stop',
+  kill: 'kill',
+  exited: 'exit',
+  running: 'running',
+  settle: 'stopped',
+  forget: 'removed',
+};
 
 function allStopped(desired: DesiredState): DesiredState {
   const programs = new Map([...desired.programs].map(([name, p]) => [name, { ...p, state: 'stopped' as const }]));

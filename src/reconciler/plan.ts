@@ -9,7 +9,7 @@ import { assertNever } from './states.js';
 export const POLL_MS = 100;
 
 /** Reasons for a stop that is followed by a start: the start carries the same reason. */
-const RESTART_REASONS = new Set(['spec-changed', 'generation']);
+const RESTART_REASONS = new Set(['spec-changed', 'generation', 'restart']);
 
 /**
  * Compares the desired state with the actual one and says what to do. Pure and total:
@@ -44,7 +44,7 @@ export function plan({ desired, actual, now }: PlanInput): Plan {
         if (program.state === 'running' && !program.configError) actions.push({ type: 'start', instance: name, program: program.name, replica: i, reason: 'start' });
         continue;
       }
-      planInstance(program, record, observe(name), now, actions, wake, rolling);
+      planInstance(program, record, observe(name), now, actions, wake, rolling, desired.instanceRestarts.get(name) ?? 0);
     }
   }
 
@@ -70,12 +70,13 @@ function planInstance(
   actions: Action[],
   wake: Wake,
   rolling: { mayRestart: () => boolean },
+  restartRequest: number,
 ): void {
   const name = record.name;
   const wantRunning = program.state === 'running';
   const broken = program.configError !== null;
   const start = (reason: string) => actions.push({ type: 'start', instance: name, program: program.name, replica: record.replica, reason });
-  const renew = renewReason(record, program);
+  const renew = renewReason(record, program, restartRequest);
 
   switch (record.state) {
     case 'STARTING':
@@ -194,8 +195,9 @@ function shouldRestart(program: ProgramSpec, exit: ExitInfo): boolean {
 }
 
 /** Why the instance needs a new process, or null when its process still matches the spec. */
-export function renewReason(record: InstanceRecord, program: ProgramSpec): string | null {
+export function renewReason(record: InstanceRecord, program: ProgramSpec, restartRequest: number): string | null {
   if (record.spec !== null && !equal(record.spec, program.process)) return 'spec-changed';
   if (record.generation !== program.generation) return 'generation';
+  if ((record.restartRequest ?? 0) < restartRequest) return 'restart';
   return null;
 }

@@ -10,7 +10,7 @@ import { assertTransition, type InstanceState } from './states.js';
 const STREAK_REASONS = new Set(['crash', 'exit', 'spawn-error']);
 
 /** The record of a start about to happen: STARTING, no pid yet, a fresh token. Written before the spawn. */
-export function startingRecord(action: StartAction, program: ProgramSpec, previous: InstanceRecord | undefined, token: string, now: number): InstanceRecord {
+export function startingRecord(action: StartAction, program: ProgramSpec, previous: InstanceRecord | undefined, token: string, now: number, restartRequest: number): InstanceRecord {
   if (previous) assertTransition(previous.name, previous.state, 'STARTING');
   const streak = previous && STREAK_REASONS.has(action.reason);
   return {
@@ -26,6 +26,7 @@ export function startingRecord(action: StartAction, program: ProgramSpec, previo
     spec: program.process,
     specHash: specHash(program.process),
     generation: program.generation,
+    restartRequest,
     startedAt: now,
     restarts: previous ? previous.restarts + (action.reason === 'start' ? 0 : 1) : 0,
     failures: streak ? previous.failures : 0,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { formatProblem, isTendError, type Problem } from './errors.js';
 import { loadStateText } from './load.js';
+import { RestartRequests } from './restart-requests.js';
 import type { DesiredState } from './schema.js';
 
 export interface DesiredRead {
@@ -27,9 +28,19 @@ export class DesiredSource {
     readonly file: string,
     readonly stateDir: string,
     private readonly onProblem: (message: string) => void = () => {},
-  ) {}
+  ) {
+    this.requests = new RestartRequests(stateDir);
+  }
+
+  private readonly requests: RestartRequests;
 
   read(): DesiredRead {
+    const read = this.readFile();
+    if (!read.desired) return read;
+    return { ...read, desired: { ...read.desired, instanceRestarts: this.requests.load() } };
+  }
+
+  private readFile(): DesiredRead {
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');

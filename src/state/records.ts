@@ -30,6 +30,8 @@ export interface InstanceRecord {
   spec: ProcessSpec | null;
   specHash: string | null;
   generation: number;
+  /** The instance's restart-request count when it was started. */
+  restartRequest: number;
   /** Epoch ms of the last start. */
   startedAt: number | null;
   restarts: number;

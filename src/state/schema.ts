@@ -68,6 +68,8 @@ export interface DesiredState {
   /** Absolute path of state.yaml. */
   file: string;
   programs: Map<string, ProgramSpec>;
+  /** Restarts asked for single instances (`tend restart web:1`), by instance name. */
+  instanceRestarts: ReadonlyMap<string, number>;
 }
 
 export const DEFAULTS = {

@@ -33,7 +33,7 @@ export function validateState(text: string, options: ValidateOptions): Validatio
 
   const programs = new Map<string, ProgramSpec>();
   const root = doc.contents;
-  if (root === null) return { ok: true, desired: { file: options.file, programs } };
+  if (root === null) return { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map() } };
   const top = read.map(root, '');
   if (top) {
     read.keys(top, '', ['programs']);
@@ -53,7 +53,7 @@ export function validateState(text: string, options: ValidateOptions): Validatio
       }
     }
   }
-  return read.problems.length > 0 ? { ok: false, problems: read.problems } : { ok: true, desired: { file: options.file, programs } };
+  return read.problems.length > 0 ? { ok: false, problems: read.problems } : { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map() } };
 }
 
 function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: number, options: ValidateOptions): ProgramSpec | null {

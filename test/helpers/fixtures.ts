@@ -20,7 +20,7 @@ export function program(name: string, overrides: Partial<ProgramSpec> = {}): Pro
 }
 
 export function desired(...programs: ProgramSpec[]): DesiredState {
-  return { file: '/tmp/state.yaml', programs: new Map(programs.map((p) => [p.name, p])) };
+  return { file: '/tmp/state.yaml', programs: new Map(programs.map((p) => [p.name, p])), instanceRestarts: new Map() };
 }
 
 let pids = 1000;
@@ -40,6 +40,7 @@ export function record(p: ProgramSpec, replica: number, overrides: Partial<Insta
     spec: p.process,
     specHash: 'hash',
     generation: p.generation,
+    restartRequest: 0,
     startedAt: 0,
     restarts: 0,
     failures: 0,

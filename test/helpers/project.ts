@@ -52,9 +52,9 @@ export class Project {
     renameSync(temp, this.file);
   }
 
-  run(args: string[], timeoutMs = 30_000): Promise<RunResult> {
+  run(args: string[], timeoutMs = 30_000, uid?: number): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, '-f', this.file, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, '--file', this.file, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c) => (stdout += c));
@@ -72,7 +72,7 @@ export class Project {
 
   /** Starts `tend reconcile` in the background; its log accumulates in `log()`. */
   daemon(extra: string[] = []): ChildProcess & { log: () => string } {
-    const child = spawn(process.execPath, [CLI, '-f', this.file, 'reconcile', ...extra], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--file', this.file, 'reconcile', ...extra], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (c) => (log += c));
     this.daemons.add(child);

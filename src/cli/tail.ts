@@ -1,0 +1,79 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+
+/** The last `n` lines of a file (reads only its end). */
+export function lastLines(file: string, n: number): string[] {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = statSync(file).size;
+    let start = size;
+    let text = '';
+    const chunk = 64 * 1024;
+    while (start > 0 && text.split('\n').length <= n + 1) {
+      const from = Math.max(0, start - chunk);
+      const buf = Buffer.alloc(start - from);
+      readSync(fd, buf, 0, buf.length, from);
+      text = buf.toString('utf8') + text;
+      start = from;
+    }
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    return lines.slice(-n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Follows a file like `tail -F`: new lines as they come, and from the start again when the
+ * file is replaced (rotation: a new inode) or truncated (copy-truncate rotation).
+ */
+export class Follower {
+  private position: number;
+  private inode: number | null;
+  private partial = '';
+
+  constructor(
+    readonly file: string,
+    private readonly onLine: (line: string) => void,
+  ) {
+    const st = safeStat(file);
+    this.position = st?.size ?? 0;
+    this.inode = st?.ino ?? null;
+  }
+
+  poll(): void {
+    const st = safeStat(this.file);
+    if (!st) return;
+    if (st.ino !== this.inode || st.size < this.position) {
+      this.inode = st.ino;
+      this.position = 0;
+      this.partial = '';
+    }
+    if (st.size <= this.position) return;
+    const fd = openSync(this.file, 'r');
+    try {
+      const buf = Buffer.alloc(st.size - this.position);
+      const read = readSync(fd, buf, 0, buf.length, this.position);
+      this.position += read;
+      const lines = (this.partial + buf.subarray(0, read).toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) this.onLine(line);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function safeStat(file: string): { size: number; ino: number } | null {
+  try {
+    const st = statSync(file);
+    return { size: st.size, ino: st.ino };
+  } catch {
+    return null;
+  }
+}

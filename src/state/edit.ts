@@ -1,0 +1,58 @@
+import { constants, accessSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isScalar, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { TendError } from './errors.js';
+
+export type FieldValue = string | number;
+
+/**
+ * Sets `programs.NAME.FIELD` in state.yaml text, changing nothing else: comments, blank
+ * lines, key order and the quoting of every other value stay byte for byte. An existing
+ * value is replaced in place; a missing field is added as the program's first line.
+ */
+export function setProgramField(text: string, program: string, field: string, value: FieldValue): string {
+  const doc = parseDocument(text, { keepSourceTokens: true });
+  if (doc.errors.length > 0) throw new TendError('INVALID_STATE_FILE', `cannot edit an invalid file: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const programs = doc.get('programs', true);
+  const map = isMap(programs) ? (programs.get(program, true) as unknown) : undefined;
+  if (!isMap(map)) throw new TendError('UNKNOWN_INSTANCE', `no program '${program}' in the file`);
+  const rendered = typeof value === 'number' ? String(value) : value;
+  const current = map.get(field, true) as Node | undefined;
+  if (isScalar(current) && current.range) {
+    return text.slice(0, current.range[0]) + rendered + text.slice(current.range[1]);
+  }
+  if (current === undefined && !map.flow && map.items.length > 0) {
+    const firstKey = map.items[0]!.key as Node;
+    const lineStart = text.lastIndexOf('\n', firstKey.range![0] - 1) + 1;
+    const indent = text.slice(lineStart, firstKey.range![0]);
+    if (/^\s*$/.test(indent)) return `${text.slice(0, lineStart)}${indent}${field}: ${rendered}\n${text.slice(lineStart)}`;
+  }
+  // Flow style ({ command: x }) or an unusual layout: let yaml re-render, which still keeps comments.
+  (map as YAMLMap).set(field, value);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The current whole-number value of `programs.NAME.FIELD`, or `fallback` when absent. */
+export function readProgramNumber(text: string, program: string, field: string, fallback: number): number {
+  const value = parseDocument(text).getIn(['programs', program, field]);
+  return typeof value === 'number' ? value : fallback;
+}
+
+/** Why state.yaml cannot be rewritten in place, or null when it can. */
+export function unwritableReason(file: string): string | null {
+  try {
+    accessSync(file, constants.W_OK);
+    accessSync(path.dirname(file), constants.W_OK);
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? 'not writable';
+  }
+}
+
+/** Replaces the file by temp + rename in its own directory, keeping its mode. */
+export function writeFileAtomic(file: string, text: string): void {
+  const mode = statSync(file).mode & 0o7777;
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(temp, text, { mode });
+  renameSync(temp, file);
+}
