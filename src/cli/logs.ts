@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { logPath } from '../spawner/spawn.js';
 import { loadState } from '../state/load.js';
-import { instanceName } from '../state/schema.js';
+import { instanceName, logPath } from '../state/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { Follower, lastLines } from './tail.js';

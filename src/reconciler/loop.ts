@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DesiredRead } from '../state/desired-source.js';
 import type { TendEvent } from '../state/events.js';
 import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records.js';
-import type { DesiredState } from '../state/schema.js';
+import { logPath, type DesiredState } from '../state/schema.js';
 import { convergence, type Convergence } from './convergence.js';
 import { plan } from './plan.js';
 import type { Action, Observation, Plan } from './plan-types.js';
@@ -39,6 +39,8 @@ export interface PassResult extends Convergence {
 const MAX_ROUNDS = 8;
 /** A full pass now and then catches what no event reported (controller-runtime's resync). */
 const RESYNC_MS = 60_000;
+/** How often log sizes are checked for rotation (a stat per log file). */
+const ROTATE_CHECK_MS = 1000;
 /** How often to check that adopted processes (not our children: no exit event) still exist. */
 const ADOPTED_POLL_MS = 1000;
 
@@ -60,6 +62,8 @@ export class ReconcileLoop {
   private timer: NodeJS.Timeout | null = null;
   private resync: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
+  private rotate: NodeJS.Timeout | null = null;
+  private desired: DesiredState | null = null;
   private running = false;
   private stopEverything = false;
   private readonly listeners = new Set<(r: PassResult) => void>();
@@ -76,7 +80,26 @@ export class ReconcileLoop {
     this.resync.unref();
     this.poll = setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS);
     this.poll.unref();
+    this.rotate = setInterval(() => this.rotateLogs(), ROTATE_CHECK_MS);
+    this.rotate.unref();
     this.requestPass();
+  }
+
+  /** Size-based rotation of every live instance's logs; never blocks or stops a program. */
+  private rotateLogs(): void {
+    if (!this.desired) return;
+    for (const r of this.records.values()) {
+      const program = this.desired.programs.get(r.program);
+      if (!program || r.pid === null || program.logs.maxSize <= 0) continue;
+      const files = [program.logs.stdout, program.logs.stderr].filter((f) => f !== 'stdout').map((f) => logPath(f, r.program, r.replica));
+      for (const file of new Set(files)) {
+        try {
+          if (this.deps.control.rotateLog(file, program.logs, r)) this.deps.log(`${r.name}: rotated ${file}`);
+        } catch (e) {
+          this.deps.log(`${r.name}: cannot rotate ${file}: ${(e as Error).message}`);
+        }
+      }
+    }
   }
 
   private pollAdopted(): void {
@@ -91,6 +114,7 @@ export class ReconcileLoop {
     if (this.timer) clearTimeout(this.timer);
     if (this.resync) clearInterval(this.resync);
     if (this.poll) clearInterval(this.poll);
+    if (this.rotate) clearInterval(this.rotate);
     await this.passing;
   }
 
@@ -166,6 +190,7 @@ export class ReconcileLoop {
     const { desired, fileProblems } = this.deps.desired.read();
     const problems = fileProblems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
     if (!desired) return emptyResult(problems);
+    this.desired = desired;
     const effective = this.stopEverything ? allStopped(desired) : desired;
     const all: Action[] = [];
     let result: PassResult | null = null;
@@ -190,6 +215,7 @@ export class ReconcileLoop {
       else if (round === MAX_ROUNDS - 1) result = judge(this.observe(), false, this.deps.clock.now());
     }
     this.sweepGone();
+    this.rotateLogs();
     this.schedule(result.wakeAt);
     return result;
   }

@@ -13,6 +13,8 @@ export interface ProcessControl {
   signal(record: InstanceRecord, signal: NodeJS.Signals): boolean;
   /** SIGKILLs the group, the session and any process carrying the instance's token. */
   kill(record: InstanceRecord): void;
+  /** Rotates one log file if it is over its size; a reopen signal goes to the instance. */
+  rotateLog(file: string, spec: { maxSize: number; keep: number; reopenSignal: NodeJS.Signals | null }, record: InstanceRecord): boolean;
   /** Finds the session leaders started with these tokens (spawns interrupted by a crash of tend). */
   locate(tokens: ReadonlySet<string>): Map<string, ProcessRef>;
   /** SIGKILLs processes that still carry these tokens (daemons that left the session); returns how many. */

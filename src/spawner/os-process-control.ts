@@ -3,6 +3,7 @@ import type { InstanceRecord } from '../state/records.js';
 import { verify, type ProcessIdentity } from './identity.js';
 import { readBootId } from './proc-stat.js';
 import { processesByToken, sessionMembers } from './process-table.js';
+import { rotateIfLarge, type RotationSpec } from './log-rotate.js';
 import { spawnInstance } from './spawn.js';
 
 /** The real ProcessControl: Linux processes, /proc and signals. */
@@ -62,6 +63,10 @@ export class OsProcessControl implements ProcessControl {
       for (const member of sessionMembers(new Map([[id.pid, id.startTime]])).get(id.pid) ?? []) trySignal(member.pid, 'SIGKILL');
     }
     this.sweep(new Set([record.token]));
+  }
+
+  rotateLog(file: string, spec: RotationSpec, record: InstanceRecord): boolean {
+    return rotateIfLarge(file, spec, (signal) => void this.signal(record, signal));
   }
 
   locate(tokens: ReadonlySet<string>): Map<string, ProcessRef> {

@@ -2,13 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessRef, SpawnOutcome, SpawnRequest } from '../reconciler/process-control.js';
+import { logPath } from '../state/schema.js';
 import { readProcStat } from './proc-stat.js';
 import { resolveUser } from './users.js';
-
-/** Fills `{program}` and `{replica}` in a log path template. */
-export function logPath(template: string, program: string, replica: number): string {
-  return template.replaceAll('{program}', program).replaceAll('{replica}', String(replica));
-}
 
 /**
  * Starts one instance detached (its own session and process group, so it outlives tend)

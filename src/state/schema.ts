@@ -44,6 +44,12 @@ export interface LogSpec {
   stdout: string;
   /** Absolute path template, or `stdout` to share the stdout file. */
   stderr: string;
+  /** Rotate a log file larger than this many bytes; 0 never. Default 50Mi (Supervisor's). */
+  maxSize: number;
+  /** Rotated files kept per log. Default 10 (Supervisor's). */
+  keep: number;
+  /** Rotate by rename and send this signal, for programs that reopen their logs on it. Default none (copy, then truncate). */
+  reopenSignal: NodeJS.Signals | null;
 }
 
 export interface ProgramSpec {
@@ -85,6 +91,11 @@ export const DEFAULTS = {
   },
   stop: { signal: 'SIGTERM' as NodeJS.Signals, timeout: 10_000 },
 } as const;
+
+/** Fills `{program}` and `{replica}` in a log path template. */
+export function logPath(template: string, program: string, replica: number): string {
+  return template.replaceAll('{program}', program).replaceAll('{replica}', String(replica));
+}
 
 export function instanceName(program: string, replica: number): string {
   return `${program}:${replica}`;

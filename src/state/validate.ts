@@ -19,7 +19,7 @@ const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'replicas', 'st
 const RESTART_FIELDS = ['policy', 'exitCodes', 'startSeconds', 'backoff', 'maxRetries'] as const;
 const BACKOFF_FIELDS = ['initial', 'max', 'resetAfter'] as const;
 const STOP_FIELDS = ['signal', 'timeout'] as const;
-const LOG_FIELDS = ['stdout', 'stderr'] as const;
+const LOG_FIELDS = ['stdout', 'stderr', 'maxSize', 'keep', 'reopenSignal'] as const;
 const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** Validates state.yaml text and fills every default; reports all problems at once. */
@@ -145,14 +145,7 @@ function readStop(read: YamlReader, node: unknown, where: string): StopSpec | nu
   const map = read.map(node, where);
   if (!map) return null;
   read.keys(map, where, STOP_FIELDS);
-  const signal = optional(map, 'signal', (n) => {
-    const text = read.str(n, `${where}.signal`);
-    if (text === null) return null;
-    const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
-    if (name in constants.signals) return name;
-    read.problem(n as Node, `${where}.signal`, `expected a signal name like TERM, INT, QUIT or HUP, got "${text}"`);
-    return null;
-  });
+  const signal = optional(map, 'signal', (n) => readSignal(read, n, `${where}.signal`));
   return {
     signal: signal ?? DEFAULTS.stop.signal,
     timeout: optional(map, 'timeout', (n) => read.duration(n, `${where}.timeout`)) ?? DEFAULTS.stop.timeout,
@@ -161,7 +154,8 @@ function readStop(read: YamlReader, node: unknown, where: string): StopSpec | nu
 
 function readLogs(read: YamlReader, node: unknown, where: string, program: string, baseDir: string, stateDir: string): LogSpec | null {
   const fallback = (stream: string) => path.join(stateDir, 'logs', `${program}.{replica}.${stream}.log`);
-  if (node === undefined) return { stdout: fallback('out'), stderr: fallback('err') };
+  const rotation = { maxSize: 50 * 2 ** 20, keep: 10, reopenSignal: null };
+  if (node === undefined) return { stdout: fallback('out'), stderr: fallback('err'), ...rotation };
   const map = read.map(node, where);
   if (!map) return null;
   read.keys(map, where, LOG_FIELDS);
@@ -170,7 +164,19 @@ function readLogs(read: YamlReader, node: unknown, where: string, program: strin
   return {
     stdout: stdout === null ? fallback('out') : path.resolve(baseDir, stdout),
     stderr: stderr === null ? fallback('err') : stderr === 'stdout' ? 'stdout' : path.resolve(baseDir, stderr),
+    maxSize: optional(map, 'maxSize', (n) => read.size(n, `${where}.maxSize`)) ?? rotation.maxSize,
+    keep: optional(map, 'keep', (n) => read.int(n, `${where}.keep`, 0)) ?? rotation.keep,
+    reopenSignal: optional(map, 'reopenSignal', (n) => readSignal(read, n, `${where}.reopenSignal`)),
   };
+}
+
+function readSignal(read: YamlReader, n: unknown, where: string): NodeJS.Signals | null {
+  const text = read.str(n, where);
+  if (text === null) return null;
+  const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
+  if (name in constants.signals) return name;
+  read.problem(n as Node, where, `expected a signal name like TERM, INT, QUIT, HUP or USR1, got "${text}"`);
+  return null;
 }
 
 /** Reads `key` when present (an explicit `null` counts as absent). */

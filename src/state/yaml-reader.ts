@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from './duration.js';
+import { parseSize } from './size.js';
 import type { Problem } from './errors.js';
 
 /** Reads typed values out of a YAML AST, collecting every problem with its position. */
@@ -58,6 +59,13 @@ export class YamlReader {
     const ms = isScalar(node) ? parseDuration(node.value) : null;
     if (ms !== null) return ms;
     this.problem(node as Node, path, `expected a duration like 500ms, 10s, 5m or 1h, got ${describe(node)}`);
+    return null;
+  }
+
+  size(node: unknown, path: string): number | null {
+    const bytes = isScalar(node) ? parseSize(node.value) : null;
+    if (bytes !== null) return bytes;
+    this.problem(node as Node, path, `expected a size like 50Mi, 512Ki or 1G, got ${describe(node)}`);
     return null;
   }
 

@@ -116,6 +116,19 @@ t.test('the control socket is private and survives malformed requests', async (t
   t.equal(d.exitCode, null, 'still running');
 });
 
+t.test('another user cannot connect to the control socket', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  p.daemon();
+  await running(p, 1);
+  const { chmodSync } = await import('node:fs');
+  chmodSync(p.dir, 0o755);
+  chmodSync(p.stateDir, 0o755); // only the socket's own mode is left to keep others out
+  const { spawnSync } = await import('node:child_process');
+  const probe = `require('net').connect(${JSON.stringify(path.join(p.stateDir, 'control.sock'))}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`;
+  const r = spawnSync(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, encoding: 'utf8' });
+  t.equal(r.stdout.trim(), 'EACCES');
+});
+
 t.test('killing the daemon with SIGKILL at any moment loses, duplicates and orphans nothing', async (t) => {
   const programs = (generation: number) => Array.from({ length: 6 }, (_, i) => sleeper(`p${i}`, `    replicas: 3\n    generation: ${generation}\n`)).join('');
   const p = new Project(t, `programs:\n${programs(0)}`);

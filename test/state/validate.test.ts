@@ -45,7 +45,7 @@ t.test('reads every field', async (t) => {
       maxRetries: 5
       backoff: { initial: 2s, max: 1m, resetAfter: 5m }
     stop: { signal: INT, timeout: 30s }
-    logs: { stdout: /var/log/api.log, stderr: stdout }
+    logs: { stdout: /var/log/api.log, stderr: stdout, maxSize: 10Mi, keep: 3, reopenSignal: USR1 }
 `,
     opts,
   );
@@ -56,7 +56,7 @@ t.test('reads every field', async (t) => {
   t.same([api.replicas, api.state, api.generation], [3, 'stopped', 7]);
   t.same(api.restart, { policy: 'on-failure', exitCodes: [0, 2], startSeconds: 500, maxRetries: 5, backoff: { initial: 2000, max: 60_000, resetAfter: 300_000 } });
   t.same(api.stop, { signal: 'SIGINT', timeout: 30_000 });
-  t.same(api.logs, { stdout: '/var/log/api.log', stderr: 'stdout' });
+  t.same(api.logs, { stdout: '/var/log/api.log', stderr: 'stdout', maxSize: 10 * 2 ** 20, keep: 3, reopenSignal: 'SIGUSR1' });
 });
 
 t.test('reports a wrong type with its line, column and field', async (t) => {
@@ -119,6 +119,13 @@ t.test('throws INVALID_STATE_FILE with the problems attached', async (t) => {
     t.ok(isTendError(e, 'INVALID_STATE_FILE'));
     t.equal((e as { problems: unknown[] }).problems.length, 1);
   }
+});
+
+t.test('reads sizes with binary and decimal units', async (t) => {
+  const { parseSize } = await import('../../src/state/size.js');
+  const cases: [unknown, number | null][] = [['50Mi', 52_428_800], ['512Ki', 524_288], ['1G', 1e9], ['10MB', 1e7], [4096, 4096], ['lots', null], ['5Xi', null], [-1, null]];
+  for (const [input, bytes] of cases) t.equal(parseSize(input), bytes, String(input));
+  t.match(problems('programs:\n  web:\n    command: x\n    logs: { maxSize: huge }\n')[0], /state.yaml:4:22: programs.web.logs.maxSize: expected a size like 50Mi/);
 });
 
 t.test('splits command strings like a shell, without one', async (t) => {
