@@ -112,6 +112,44 @@ async function daemonFigures(): Promise<void> {
   record({ name: 'atomic rename of state.yaml adding a program -> its pid exists', unit: 'ms', samples: rename, goal: { max: 100, text: '<= 100 ms' }, floorRatio: true });
 }
 
+/** The supervisorctl-like verbs, end to end, with a daemon running (each waits until converged). */
+async function verbFigures(): Promise<void> {
+  const stopAll: number[] = [];
+  const startAllPids: number[] = [];
+  const startAll: number[] = [];
+  const restartOne: number[] = [];
+  const restartAll: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const p = bench.project(sleepers(N));
+    const d = p.daemon();
+    await waitFor('100 pids', () => allRunning(p, N), 30_000, 1);
+    await waitFor('settled', () => (d.log().match(/: RUNNING/g) ?? []).length >= N, 10_000);
+    const verb = async (args: string[]) => {
+      const r = await p.run(args, 60_000);
+      if (r.code !== 0) throw new Error(`tend ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    };
+    restartOne.push(await timeIt(() => verb(['restart', 's0'])));
+    restartAll.push(await timeIt(() => verb(['restart', 'all'])));
+    const before = [...pids(p).values()] as number[];
+    stopAll.push(await timeIt(() => verb(['stop', 'all'])));
+    if (before.some(exists)) throw new Error('stop all returned with processes alive');
+    const t0 = performance.now();
+    const started = verb(['start', 'all']);
+    await waitFor('all started', () => allRunning(p, N), 30_000, 1);
+    startAllPids.push(performance.now() - t0);
+    await started;
+    startAll.push(performance.now() - t0);
+    d.kill('SIGTERM');
+    await exit(d);
+    await bench.cleanup();
+  }
+  record({ name: `tend stop all (${N}), until it returns`, unit: 'ms', samples: stopAll, goal: { max: 300, text: '<= 0.3 s' } });
+  record({ name: `tend start all (${N}), until every pid exists`, unit: 'ms', samples: startAllPids, goal: { max: 500, text: '<= 0.5 s' } });
+  record({ name: `tend start all (${N}), until it returns (waits startSeconds=1s)`, unit: 'ms', samples: startAll });
+  record({ name: 'tend restart of one program, until it returns (waits startSeconds=1s)', unit: 'ms', samples: restartOne });
+  record({ name: `tend restart all (${N}), until it returns (waits startSeconds=1s)`, unit: 'ms', samples: restartAll });
+}
+
 async function onceFigures(): Promise<void> {
   const pidsUp: number[] = [];
   const exitAt: number[] = [];
@@ -173,6 +211,7 @@ async function main(): Promise<void> {
   process.stderr.write(`tend bench on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}\n`);
   await floor();
   await daemonFigures();
+  await verbFigures();
   await onceFigures();
   await scaleFigures();
   const floorMedian = stats(figures[0]!.samples).median;

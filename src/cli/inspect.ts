@@ -6,7 +6,7 @@ import { RecordStore } from '../state/records.js';
 import { collectStatus, filterRows } from './status.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { UsageError } from './verbs.js';
+import { UsageError } from './usage-error.js';
 
 /** `tend pid [NAME...]`: the daemon's pid, or each instance's (supervisorctl pid). */
 export function pidCommand(globals: GlobalOptions, names: string[], json: boolean): number {

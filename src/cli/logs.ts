@@ -5,7 +5,7 @@ import { instanceName, logPath } from '../state/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { Follower, lastLines } from './tail.js';
-import { UsageError } from './verbs.js';
+import { UsageError } from './usage-error.js';
 
 export interface LogsOptions {
   /** Default 20. */

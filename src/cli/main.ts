@@ -5,12 +5,7 @@ import { parseDuration } from '../state/duration.js';
 import { isTendError } from '../state/errors.js';
 import { resolveGlobals } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { reconcileDaemon, reconcileOnce } from './reconcile.js';
-import { statusCommand } from './status.js';
-import { pidCommand, signalCommand } from './inspect.js';
-import { eventsCommand, logsCommand } from './logs.js';
-import { validateCommand } from './validate.js';
-import { UsageError, verbCommand } from './verbs.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: tend [-f FILE] [--state-dir DIR] COMMAND [ARGS]
 
@@ -82,26 +77,28 @@ async function main(argv: string[]): Promise<number> {
   const timeoutMs = values.timeout === undefined ? 60_000 : parseDuration(values.timeout);
   if (timeoutMs === null) throw usage(`--timeout: expected a duration like 30s, got '${values.timeout}'`);
   switch (command) {
+    // Each command loads only its own modules: a CLI call should not pay for the daemon's.
     case 'reconcile': {
+      const { reconcileDaemon, reconcileOnce } = await import('./reconcile.js');
       const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false };
       return values.once ? reconcileOnce(globals, options) : reconcileDaemon(globals, options);
     }
     case 'status':
-      return statusCommand(globals, rest, values.json ?? false);
+      return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
     case 'validate':
-      return validateCommand(globals);
+      return (await import('./validate.js')).validateCommand(globals);
     case 'start':
     case 'stop':
     case 'restart':
-      return verbCommand(globals, command, rest, { wait: !values['no-wait'], timeoutMs, json: values.json ?? false });
+      return (await import('./verbs.js')).verbCommand(globals, command, rest, { wait: !values['no-wait'], timeoutMs, json: values.json ?? false });
     case 'logs':
-      return logsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, stderr: values.stderr ?? false });
+      return (await import('./logs.js')).logsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, stderr: values.stderr ?? false });
     case 'events':
-      return eventsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, json: values.json ?? false });
+      return (await import('./logs.js')).eventsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, json: values.json ?? false });
     case 'pid':
-      return pidCommand(globals, rest, values.json ?? false);
+      return (await import('./inspect.js')).pidCommand(globals, rest, values.json ?? false);
     case 'signal':
-      return signalCommand(globals, rest, values.json ?? false);
+      return (await import('./inspect.js')).signalCommand(globals, rest, values.json ?? false);
     default:
       throw usage(`unknown command '${command}'`);
   }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readProgramNumber, setProgramField, unwritableReason, writeFileAtomic } from '../state/edit.js';
+import { editProgramFields, unwritableReason, writeFileAtomic, type FieldEdit } from '../state/edit.js';
 import { formatProblem, isTendError } from '../state/errors.js';
 import { loadStateText } from '../state/load.js';
 import { RestartRequests } from '../state/restart-requests.js';
@@ -7,6 +7,7 @@ import { parseInstanceName, type DesiredState } from '../state/schema.js';
 import type { GlobalOptions } from './context.js';
 import { converge } from './converge.js';
 import { EXIT } from './exit-codes.js';
+import { UsageError } from './usage-error.js';
 
 export type Verb = 'start' | 'stop' | 'restart';
 
@@ -45,18 +46,15 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
   }
   const targets = resolveTargets(desired, verb, names);
 
-  let edited = text;
-  const fields: string[] = [];
-  const set = (program: string, field: string, value: string | number) => {
-    edited = setProgramField(edited, program, field, value);
-    fields.push(`programs.${program}.${field}: ${value}`);
-  };
+  const edits: FieldEdit[] = [];
   for (const t of targets.filter((t) => !t.error && !t.instance)) {
     const spec = desired.programs.get(t.program)!;
-    if (verb === 'stop' && spec.state !== 'stopped') set(t.program, 'state', 'stopped');
-    if (verb !== 'stop' && spec.state !== 'running') set(t.program, 'state', 'running');
-    if (verb === 'restart') set(t.program, 'generation', readProgramNumber(edited, t.program, 'generation', 0) + 1);
+    if (verb === 'stop' && spec.state !== 'stopped') edits.push({ program: t.program, field: 'state', value: 'stopped' });
+    if (verb !== 'stop' && spec.state !== 'running') edits.push({ program: t.program, field: 'state', value: 'running' });
+    if (verb === 'restart') edits.push({ program: t.program, field: 'generation', value: spec.generation + 1 });
   }
+  const edited = edits.length > 0 ? editProgramFields(text, edits) : text;
+  const fields = edits.map((e) => `programs.${e.program}.${e.field}: ${e.value}`);
   if (edited !== text) {
     const why = unwritableReason(globals.file);
     if (why) {
@@ -110,4 +108,3 @@ function resolveTargets(desired: DesiredState, verb: Verb, names: string[]): Tar
   });
 }
 
-export class UsageError extends Error {}

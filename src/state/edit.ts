@@ -5,31 +5,59 @@ import { TendError } from './errors.js';
 
 export type FieldValue = string | number;
 
+export interface FieldEdit {
+  program: string;
+  field: string;
+  value: FieldValue;
+}
+
 /**
  * Sets `programs.NAME.FIELD` in state.yaml text, changing nothing else: comments, blank
  * lines, key order and the quoting of every other value stay byte for byte. An existing
  * value is replaced in place; a missing field is added as the program's first line.
+ * The text is parsed once for all the edits.
  */
-export function setProgramField(text: string, program: string, field: string, value: FieldValue): string {
+export function editProgramFields(text: string, edits: FieldEdit[]): string {
   const doc = parseDocument(text, { keepSourceTokens: true });
   if (doc.errors.length > 0) throw new TendError('INVALID_STATE_FILE', `cannot edit an invalid file: ${doc.errors[0]!.message.split('\n')[0]}`);
   const programs = doc.get('programs', true);
-  const map = isMap(programs) ? (programs.get(program, true) as unknown) : undefined;
-  if (!isMap(map)) throw new TendError('UNKNOWN_INSTANCE', `no program '${program}' in the file`);
-  const rendered = typeof value === 'number' ? String(value) : value;
-  const current = map.get(field, true) as Node | undefined;
-  if (isScalar(current) && current.range) {
-    return text.slice(0, current.range[0]) + rendered + text.slice(current.range[1]);
+  const splices: { at: number; end: number; text: string }[] = [];
+  let rerender = false;
+  for (const { program, field, value } of edits) {
+    const map = isMap(programs) ? (programs.get(program, true) as unknown) : undefined;
+    if (!isMap(map)) throw new TendError('UNKNOWN_INSTANCE', `no program '${program}' in the file`);
+    const rendered = typeof value === 'number' ? String(value) : value;
+    const current = map.get(field, true) as Node | undefined;
+    if (isScalar(current) && current.range) {
+      splices.push({ at: current.range[0], end: current.range[1], text: rendered });
+      continue;
+    }
+    if (current === undefined && !map.flow && map.items.length > 0) {
+      const firstKey = map.items[0]!.key as Node;
+      const lineStart = text.lastIndexOf('\n', firstKey.range![0] - 1) + 1;
+      const indent = text.slice(lineStart, firstKey.range![0]);
+      if (/^\s*$/.test(indent)) {
+        splices.push({ at: lineStart, end: lineStart, text: `${indent}${field}: ${rendered}\n` });
+        continue;
+      }
+    }
+    // Flow style ({ command: x }) or an unusual layout: let yaml re-render, which still keeps comments.
+    (map as YAMLMap).set(field, value);
+    rerender = true;
   }
-  if (current === undefined && !map.flow && map.items.length > 0) {
-    const firstKey = map.items[0]!.key as Node;
-    const lineStart = text.lastIndexOf('\n', firstKey.range![0] - 1) + 1;
-    const indent = text.slice(lineStart, firstKey.range![0]);
-    if (/^\s*$/.test(indent)) return `${text.slice(0, lineStart)}${indent}${field}: ${rendered}\n${text.slice(lineStart)}`;
+  if (rerender) {
+    for (const { program, field, value } of edits) doc.setIn(['programs', program, field], value);
+    return doc.toString({ lineWidth: 0 });
   }
-  // Flow style ({ command: x }) or an unusual layout: let yaml re-render, which still keeps comments.
-  (map as YAMLMap).set(field, value);
-  return doc.toString({ lineWidth: 0 });
+  // From the end backwards, so earlier offsets stay valid.
+  let out = text;
+  for (const sp of splices.sort((a, b) => b.at - a.at)) out = out.slice(0, sp.at) + sp.text + out.slice(sp.end);
+  return out;
+}
+
+/** One edit; see editProgramFields. */
+export function setProgramField(text: string, program: string, field: string, value: FieldValue): string {
+  return editProgramFields(text, [{ program, field, value }]);
 }
 
 /** The current whole-number value of `programs.NAME.FIELD`, or `fallback` when absent. */

@@ -55,3 +55,16 @@ t.test('every edit leaves a file that still validates with the intended value', 
 t.test('refuses a program that is not in the file', async (t) => {
   t.throws(() => setProgramField(before, 'nope', 'state', 'stopped'), { code: 'UNKNOWN_INSTANCE' });
 });
+
+t.test('applies many edits in one parse, each in place', async (t) => {
+  const { editProgramFields } = await import('../../src/state/edit.js');
+  const after = editProgramFields(before, [
+    { program: 'web', field: 'state', value: 'stopped' },
+    { program: 'worker', field: 'state', value: 'stopped' },
+    { program: 'web', field: 'generation', value: 5 },
+  ]);
+  t.same(changed(before, after), {
+    removed: ["    state: 'running'     # single-quoted", '    generation: 4'],
+    added: ['    state: stopped     # single-quoted', '    generation: 5', '    state: stopped'],
+  });
+});
