@@ -26,7 +26,7 @@ export function logLine(line: string): void {
 }
 
 /** The one place that builds the real loop: real clock, real processes, real files. */
-export function buildLoop(options: GlobalOptions, log: (line: string) => void = logLine): { loop: ReconcileLoop; desired: DesiredSource } {
+export function buildLoop(options: GlobalOptions, log: (line: string) => void = logLine, once = false): { loop: ReconcileLoop; desired: DesiredSource } {
   const desired = new DesiredSource(options.file, options.stateDir, log);
   const events = new EventLog(options.stateDir);
   const loop = new ReconcileLoop({
@@ -36,6 +36,7 @@ export function buildLoop(options: GlobalOptions, log: (line: string) => void = 
     clock: systemClock,
     log,
     event: (e) => events.append(e),
+    once,
   });
   return { loop, desired };
 }

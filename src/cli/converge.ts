@@ -26,7 +26,7 @@ export async function converge(globals: GlobalOptions, role: LockRole, timeoutMs
     return { ran: 'daemon', converged: reply.converged, problems: reply.problems, fileProblems: reply.fileProblems };
   }
   try {
-    const { loop } = buildLoop(globals, log);
+    const { loop } = buildLoop(globals, log, true);
     loop.start();
     const result = await loop.settle(timeoutMs);
     await loop.close();

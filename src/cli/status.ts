@@ -49,7 +49,7 @@ export function renderTable(rows: InstanceStatus[]): string {
       r.pid === null ? '-' : String(r.pid),
       r.uptimeMs === null ? '-' : formatUptime(r.uptimeMs),
       String(r.restarts),
-      r.reason ?? '-',
+      r.detail ? `${r.reason} (${r.detail})` : (r.reason ?? '-'),
     ]),
   ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));

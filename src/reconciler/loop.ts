@@ -7,6 +7,7 @@ import { convergence, type Convergence } from './convergence.js';
 import { plan } from './plan.js';
 import type { Action, Observation, Plan } from './plan-types.js';
 import type { ProcessControl } from './process-control.js';
+import { Monitor } from './monitor.js';
 import { hasProcess } from './states.js';
 import { applyToRecord, startingRecord } from './transitions.js';
 
@@ -23,6 +24,8 @@ export interface LoopDeps {
   log: (line: string) => void;
   /** The same, as a structured event (for the events file). */
   event?: (event: TendEvent) => void;
+  /** reconcile --once: sample limits once per pass, and let one sample over a limit count. */
+  once?: boolean;
 }
 
 export interface PassResult extends Convergence {
@@ -41,6 +44,8 @@ const MAX_ROUNDS = 8;
 const RESYNC_MS = 60_000;
 /** How often log sizes are checked for rotation (a stat per log file). */
 const ROTATE_CHECK_MS = 1000;
+/** Resolution of limit sampling and probe scheduling (each program has its own interval). */
+const MONITOR_TICK_MS = 250;
 /** How often to check that adopted processes (not our children: no exit event) still exist. */
 const ADOPTED_POLL_MS = 1000;
 
@@ -64,6 +69,8 @@ export class ReconcileLoop {
   private poll: NodeJS.Timeout | null = null;
   private rotate: NodeJS.Timeout | null = null;
   private desired: DesiredState | null = null;
+  private monitorTimer: NodeJS.Timeout | null = null;
+  private readonly monitor: Monitor;
   private running = false;
   private stopEverything = false;
   private readonly listeners = new Set<(r: PassResult) => void>();
@@ -71,6 +78,7 @@ export class ReconcileLoop {
 
   constructor(private readonly deps: LoopDeps) {
     this.records = deps.store.load();
+    this.monitor = new Monitor(deps.control, deps.once ?? false);
   }
 
   /** Starts reacting to events and timers. */
@@ -82,7 +90,19 @@ export class ReconcileLoop {
     this.poll.unref();
     this.rotate = setInterval(() => this.rotateLogs(), ROTATE_CHECK_MS);
     this.rotate.unref();
+    if (!this.deps.once) {
+      this.monitorTimer = setInterval(() => this.watch(), MONITOR_TICK_MS);
+      this.monitorTimer.unref();
+    }
     this.requestPass();
+  }
+
+  /** Limits and probes: samples and probes that are due; a pass when a count matters. */
+  private watch(): void {
+    if (!this.desired) return;
+    const now = this.deps.clock.now();
+    if (this.monitor.sample(this.desired, this.records.values(), now)) this.requestPass();
+    this.monitor.probe(this.desired, this.records.values(), now, () => this.requestPass());
   }
 
   /** Size-based rotation of every live instance's logs; never blocks or stops a program. */
@@ -115,6 +135,7 @@ export class ReconcileLoop {
     if (this.resync) clearInterval(this.resync);
     if (this.poll) clearInterval(this.poll);
     if (this.rotate) clearInterval(this.rotate);
+    if (this.monitorTimer) clearInterval(this.monitorTimer);
     await this.passing;
   }
 
@@ -192,6 +213,8 @@ export class ReconcileLoop {
     if (!desired) return emptyResult(problems);
     this.desired = desired;
     const effective = this.stopEverything ? allStopped(desired) : desired;
+    // --once has no sampling timer: it samples every limited instance once, here.
+    if (this.deps.once) this.monitor.sample(effective, this.records.values(), this.deps.clock.now(), true);
     const all: Action[] = [];
     let result: PassResult | null = null;
     for (let round = 0; !result; round++) {
@@ -229,8 +252,10 @@ export class ReconcileLoop {
     for (const r of this.records.values()) {
       const child = this.children.has(r.token);
       const s = seen.get(r.name);
-      observed.set(r.name, { alive: child || (s?.alive ?? false), lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child });
+      const hasProbe = this.desired?.programs.get(r.program)?.health != null;
+      observed.set(r.name, { alive: child || (s?.alive ?? false), lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child, ...this.monitor.observe(r.token, hasProbe) });
     }
+    this.monitor.forget(new Set([...this.records.values()].filter((r) => r.pid !== null).map((r) => r.token)));
     return observed;
   }
 
@@ -332,6 +357,7 @@ const EVENT_NAMES: Record<Exclude<Action['type'], 'start'>, string> = {
   running: 'running',
   settle: 'stopped',
   forget: 'removed',
+  arm: 'schedule',
 };
 
 function allStopped(desired: DesiredState): DesiredState {

@@ -11,7 +11,16 @@ export interface Observation {
   exit: ExitInfo | null;
   /** This tend is its parent, so its exit arrives as an event (no polling needed). */
   child: boolean;
+  /** Latest sample of each limited resource and how many samples in a row were over the limit. */
+  usage?: Partial<Record<UsageKind, { value: number; over: number }>>;
+  /** Consecutive failed health probes since the last success. */
+  probeFailures: number;
+  /** A probe passed since this process started (gates rolling restarts when a probe is set). */
+  probePassed: boolean;
+  probeError?: string;
 }
+
+export type UsageKind = 'memory' | 'openFiles' | 'closeWait';
 
 export interface Snapshot {
   records: ReadonlyMap<string, InstanceRecord>;
@@ -41,6 +50,13 @@ export interface StopAction extends Base {
   type: 'stop';
   signal: NodeJS.Signals;
   deadline: number;
+  /** What was measured, when a limit, probe or schedule asked for it. */
+  detail?: string;
+}
+/** Remember since when the current schedule applies to this instance (adding one restarts nothing at once). */
+export interface ArmAction extends Base {
+  type: 'arm';
+  schedule: { expression: string; since: number } | null;
 }
 /** SIGKILL the group and sweep the session. */
 export interface KillAction extends Base {
@@ -68,7 +84,7 @@ export interface ForgetAction extends Base {
   type: 'forget';
 }
 
-export type Action = StartAction | StopAction | KillAction | ExitedAction | RunningAction | SettleAction | ForgetAction;
+export type Action = StartAction | StopAction | KillAction | ExitedAction | RunningAction | SettleAction | ForgetAction | ArmAction;
 
 export interface Plan {
   actions: Action[];
@@ -77,5 +93,5 @@ export interface Plan {
 }
 
 export function noObservation(): Observation {
-  return { alive: false, lingering: 0, exit: null, child: false };
+  return { alive: false, lingering: 0, exit: null, child: false, probeFailures: 0, probePassed: false };
 }

@@ -2,6 +2,7 @@ import equal from 'fast-deep-equal';
 import type { ExitInfo, InstanceRecord } from '../state/records.js';
 import { instanceName, type ProgramSpec } from '../state/schema.js';
 import { backoffDelay, isStableRun } from './backoff.js';
+import { dueRestart } from './due.js';
 import { noObservation, type Action, type Observation, type Plan, type PlanInput } from './plan-types.js';
 import { assertNever } from './states.js';
 
@@ -9,7 +10,7 @@ import { assertNever } from './states.js';
 export const POLL_MS = 100;
 
 /** Reasons for a stop that is followed by a start: the start carries the same reason. */
-const RESTART_REASONS = new Set(['spec-changed', 'generation', 'restart']);
+const RESTART_REASONS = new Set(['spec-changed', 'generation', 'restart', 'schedule', 'max-uptime', 'memory', 'open-files', 'close-wait', 'health']);
 
 /**
  * Compares the desired state with the actual one and says what to do. Pure and total:
@@ -28,7 +29,8 @@ export function plan({ desired, actual, now }: PlanInput): Plan {
     let busy = false;
     for (let i = 0; i < program.replicas; i++) {
       const r = actual.records.get(instanceName(program.name, i));
-      if (!r || r.state !== 'RUNNING' || !observe(r.name).alive) busy = true;
+      const o = r ? observe(r.name) : null;
+      if (!r || r.state !== 'RUNNING' || !o!.alive || (program.health !== null && !o!.probePassed)) busy = true;
     }
     const rolling = {
       mayRestart: () => {
@@ -100,6 +102,16 @@ function planInstance(
         const upAt = (record.startedAt ?? now) + program.restart.startSeconds;
         if (now >= upAt) actions.push({ type: 'running', instance: name, reason: record.lastReason });
         else wake(upAt);
+      } else if (!renew) {
+        const expression = program.restart.schedule;
+        if ((record.scheduleArmed?.expression ?? null) !== expression) {
+          actions.push({ type: 'arm', instance: name, reason: 'schedule', schedule: expression === null ? null : { expression, since: now } });
+          return;
+        }
+        const due = dueRestart(program, record, obs, now, wake);
+        if (due && (due.immediate || rolling.mayRestart())) {
+          actions.push({ type: 'stop', instance: name, reason: due.reason, detail: due.detail, signal: program.stop.signal, deadline: now + program.stop.timeout });
+        }
       }
       return;
     case 'STOPPING':

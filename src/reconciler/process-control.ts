@@ -1,5 +1,5 @@
 import type { InstanceRecord } from '../state/records.js';
-import type { ProcessSpec } from '../state/schema.js';
+import type { ProbeSpec, ProcessSpec } from '../state/schema.js';
 
 /** Everything the loop asks of the operating system; the real one lives in src/spawner. */
 export interface ProcessControl {
@@ -15,6 +15,10 @@ export interface ProcessControl {
   kill(record: InstanceRecord): void;
   /** Rotates one log file if it is over its size; a reopen signal goes to the instance. */
   rotateLog(file: string, spec: { maxSize: number; keep: number; reopenSignal: NodeJS.Signals | null }, record: InstanceRecord): boolean;
+  /** Samples the process trees of these instances (one walk of /proc for all). */
+  sample(targets: { name: string; record: InstanceRecord; want: { memory: boolean; openFiles: boolean; closeWait: boolean } }[]): Map<string, { memory: number; openFiles: number; closeWait: number }>;
+  /** Runs one liveness probe; never rejects. */
+  probe(probe: ProbeSpec, timeoutMs: number, cwd: string): Promise<{ ok: true } | { ok: false; error: string }>;
   /** Finds the session leaders started with these tokens (spawns interrupted by a crash of tend). */
   locate(tokens: ReadonlySet<string>): Map<string, ProcessRef>;
   /** SIGKILLs processes that still carry these tokens (daemons that left the session); returns how many. */

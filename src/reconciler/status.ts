@@ -14,6 +14,8 @@ export interface InstanceStatus {
   generation: number;
   lastExit: { code: number | null; signal: string | null; at: string } | null;
   reason: string | null;
+  /** The measured value behind the reason, for restarts by limits, probes and schedules. */
+  detail: string | null;
   /** What state.yaml asks for: running, stopped, or removed (no longer in the file). */
   desired: 'running' | 'stopped' | 'removed';
 }
@@ -38,7 +40,7 @@ export function statusRows(desired: DesiredState | null, records: ReadonlyMap<st
 
 function row(name: string, r: InstanceRecord | undefined, alive: boolean, desired: InstanceStatus['desired'], now: number, generation: number): InstanceStatus {
   const { program, replica } = parseInstanceName(name)!;
-  if (!r) return { name, program, replica, state: 'STOPPED', pid: null, uptimeMs: null, restarts: 0, generation, lastExit: null, reason: null, desired };
+  if (!r) return { name, program, replica, state: 'STOPPED', pid: null, uptimeMs: null, restarts: 0, generation, lastExit: null, reason: null, detail: null, desired };
   const vanished = hasProcess(r.state) && r.pid !== null && !alive;
   const up = !vanished && r.pid !== null && r.startedAt !== null;
   return {
@@ -52,6 +54,7 @@ function row(name: string, r: InstanceRecord | undefined, alive: boolean, desire
     generation: r.generation,
     lastExit: vanished ? exitJson({ code: null, signal: null, at: now }) : r.lastExit ? exitJson(r.lastExit) : null,
     reason: vanished ? 'exit unknown (not yet seen by a reconcile)' : r.lastReason,
+    detail: vanished ? null : (r.lastDetail ?? null),
     desired,
   };
 }

@@ -27,6 +27,7 @@ export function startingRecord(action: StartAction, program: ProgramSpec, previo
     specHash: specHash(program.process),
     generation: program.generation,
     restartRequest,
+    scheduleArmed: program.restart.schedule === null ? null : { expression: program.restart.schedule, since: now },
     startedAt: now,
     restarts: previous ? previous.restarts + (action.reason === 'start' ? 0 : 1) : 0,
     failures: streak ? previous.failures : 0,
@@ -36,6 +37,7 @@ export function startingRecord(action: StartAction, program: ProgramSpec, previo
     killed: false,
     lastExit: previous?.lastExit ?? null,
     lastReason: action.reason,
+    lastDetail: previous?.lastReason === action.reason ? (previous.lastDetail ?? null) : null,
   };
 }
 
@@ -56,7 +58,8 @@ export function applyToRecord(table: RecordTable, action: Exclude<Action, StartA
       record.stopDeadline = action.deadline;
       record.killed = false;
       record.lastReason = action.reason;
-      return `${record.name}: stopping pid ${record.pid} with ${action.signal} (${action.reason}), SIGKILL in ${formatDuration(action.deadline - now)}`;
+      record.lastDetail = action.detail ?? null;
+      return `${record.name}: stopping pid ${record.pid} with ${action.signal} (${action.detail ?? action.reason}), SIGKILL in ${formatDuration(action.deadline - now)}`;
     case 'kill':
       record.killed = true;
       return `${record.name}: SIGKILL to its process group and session (${action.reason})`;
@@ -71,6 +74,9 @@ export function applyToRecord(table: RecordTable, action: Exclude<Action, StartA
       record.backoffUntil = null;
       record.lastReason = action.reason;
       return `${record.name}: STOPPED (${action.reason})`;
+    case 'arm':
+      record.scheduleArmed = action.schedule;
+      return `${record.name}: ${action.schedule ? `follows schedule '${action.schedule.expression}' from now on` : 'no longer follows a schedule'}`;
     case 'forget':
       table.delete(record.name);
       return `${record.name}: removed (${action.reason})`;

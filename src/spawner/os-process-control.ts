@@ -5,6 +5,9 @@ import { readBootId } from './proc-stat.js';
 import { processesByToken, sessionMembers } from './process-table.js';
 import { rotateIfLarge, type RotationSpec } from './log-rotate.js';
 import { spawnInstance } from './spawn.js';
+import { runProbe, type ProbeResult } from './probe.js';
+import { sampleTrees, type SampleTarget, type TreeUsage } from './usage.js';
+import type { ProbeSpec } from '../state/schema.js';
 
 /** The real ProcessControl: Linux processes, /proc and signals. */
 export class OsProcessControl implements ProcessControl {
@@ -67,6 +70,15 @@ export class OsProcessControl implements ProcessControl {
 
   rotateLog(file: string, spec: RotationSpec, record: InstanceRecord): boolean {
     return rotateIfLarge(file, spec, (signal) => void this.signal(record, signal));
+  }
+
+  sample(targets: { name: string; record: InstanceRecord; want: SampleTarget['want'] }[]): Map<string, TreeUsage> {
+    const live = targets.filter((t) => t.record.pid !== null && t.record.startTime !== null);
+    return sampleTrees(live.map((t) => ({ name: t.name, pid: t.record.pid!, startTime: t.record.startTime!, want: t.want })));
+  }
+
+  probe(probe: ProbeSpec, timeoutMs: number, cwd: string): Promise<ProbeResult> {
+    return runProbe(probe, timeoutMs, cwd);
   }
 
   locate(tokens: ReadonlySet<string>): Map<string, ProcessRef> {

@@ -32,6 +32,8 @@ export interface InstanceRecord {
   generation: number;
   /** The instance's restart-request count when it was started. */
   restartRequest: number;
+  /** The schedule this instance follows, and since when (ticks before that do not count). */
+  scheduleArmed: { expression: string; since: number } | null;
   /** Epoch ms of the last start. */
   startedAt: number | null;
   restarts: number;
@@ -45,6 +47,8 @@ export interface InstanceRecord {
   lastExit: ExitInfo | null;
   /** Why it was last started or stopped: start, crash, generation, spec-changed, stopped... */
   lastReason: string;
+  /** What was measured for that reason (`memory: 530Mi > 512Mi for 3 samples`), if anything. */
+  lastDetail?: string | null;
 }
 
 export type RecordTable = Map<string, InstanceRecord>;

@@ -30,6 +30,43 @@ export interface RestartSpec {
   backoff: BackoffSpec;
   /** Failed starts in a row (exits before startSeconds) before FATAL. Default 3. */
   maxRetries: number;
+  /** Cron expression (5 fields, or 6 with seconds): restart on each tick. Default none. */
+  schedule: string | null;
+  /** IANA time zone for `schedule`. Default the host's. */
+  timezone: string | null;
+  /** Restart an instance that has run this long (ms). Default none. */
+  maxUptime: number | null;
+  /** Up to this much (ms) is added to maxUptime, differently per instance start, so replicas spread out. Default 0. */
+  jitter: number;
+}
+
+/** Restarts for leaks: limits on the instance's whole process tree (its session). */
+export interface LimitsSpec {
+  /** Bytes of memory (PSS, summed over the tree). Default none. */
+  memory: number | null;
+  /** Open file descriptors, summed over the tree. Default none. */
+  openFiles: number | null;
+  /** TCP sockets in CLOSE_WAIT held by the tree. Default none. */
+  closeWait: number | null;
+  /** Time between samples. Default 1s. */
+  interval: number;
+  /** Consecutive samples over a limit before a restart. Default 3. */
+  samples: number;
+}
+
+export type ProbeSpec = { kind: 'http'; url: string } | { kind: 'tcp'; host: string; port: number } | { kind: 'exec'; command: string[] };
+
+/** A liveness probe: `failures` consecutive failures restart the instance. */
+export interface HealthSpec {
+  probe: ProbeSpec;
+  /** Default 10s. */
+  interval: number;
+  /** Default 1s. */
+  timeout: number;
+  /** Default 3. */
+  failures: number;
+  /** Time after a start before the first probe. Default 0. */
+  initialDelay: number;
 }
 
 export interface StopSpec {
@@ -63,6 +100,8 @@ export interface ProgramSpec {
   restart: RestartSpec;
   stop: StopSpec;
   logs: LogSpec;
+  limits: LimitsSpec | null;
+  health: HealthSpec | null;
   /**
    * A problem that concerns only this program (its command cannot be found, say):
    * the program is left exactly as it is until the file changes.
@@ -88,6 +127,10 @@ export const DEFAULTS = {
     startSeconds: 1000,
     backoff: { initial: 1000, max: 60_000, resetAfter: 60_000 },
     maxRetries: 3,
+    schedule: null,
+    timezone: null,
+    maxUptime: null,
+    jitter: 0,
   },
   stop: { signal: 'SIGTERM' as NodeJS.Signals, timeout: 10_000 },
 } as const;

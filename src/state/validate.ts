@@ -3,7 +3,8 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { splitCommand } from './command-line.js';
 import type { Problem } from './errors.js';
-import { DEFAULTS, type DesiredState, type LogSpec, type ProgramSpec, type RestartSpec, type StopSpec } from './schema.js';
+import { DEFAULTS, type DesiredState, type HealthSpec, type LimitsSpec, type LogSpec, type ProbeSpec, type ProgramSpec, type RestartSpec, type StopSpec } from './schema.js';
+import { scheduleProblem, timezoneProblem } from './schedule-check.js';
 import { keyOf, YamlReader } from './yaml-reader.js';
 
 export interface ValidateOptions {
@@ -15,8 +16,10 @@ export interface ValidateOptions {
 
 export type Validation = { ok: true; desired: DesiredState } | { ok: false; problems: Problem[] };
 
-const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'replicas', 'state', 'generation', 'restart', 'stop', 'logs'] as const;
-const RESTART_FIELDS = ['policy', 'exitCodes', 'startSeconds', 'backoff', 'maxRetries'] as const;
+const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'replicas', 'state', 'generation', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
+const RESTART_FIELDS = ['policy', 'exitCodes', 'startSeconds', 'backoff', 'maxRetries', 'schedule', 'timezone', 'maxUptime', 'jitter'] as const;
+const LIMIT_FIELDS = ['memory', 'openFiles', 'closeWait', 'interval', 'samples'] as const;
+const HEALTH_FIELDS = ['http', 'tcp', 'exec', 'interval', 'timeout', 'failures', 'initialDelay'] as const;
 const BACKOFF_FIELDS = ['initial', 'max', 'resetAfter'] as const;
 const STOP_FIELDS = ['signal', 'timeout'] as const;
 const LOG_FIELDS = ['stdout', 'stderr', 'maxSize', 'keep', 'reopenSignal'] as const;
@@ -88,6 +91,10 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
   const restart = readRestart(read, map.get('restart', true), `${where}.restart`);
   const stop = readStop(read, map.get('stop', true), `${where}.stop`);
   const logs = readLogs(read, map.get('logs', true), `${where}.logs`, name, baseDir, options.stateDir);
+  const limitsNode = map.get('limits', true);
+  const limits = limitsNode === undefined ? null : readLimits(read, limitsNode, `${where}.limits`);
+  const healthNode = map.get('health', true);
+  const health = healthNode === undefined ? null : readHealth(read, healthNode, `${where}.health`);
   if (read.problems.length > before || !command || !restart || !stop || !logs) return null;
 
   return {
@@ -105,6 +112,8 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
     restart,
     stop,
     logs,
+    limits,
+    health,
     configError: null,
   };
 }
@@ -131,12 +140,87 @@ function readRestart(read: YamlReader, node: unknown, where: string): RestartSpe
       }
     }
   }
+  const schedule = optional(map, 'schedule', (n) => read.str(n, `${where}.schedule`));
+  const timezone = optional(map, 'timezone', (n) => {
+    const tz = read.str(n, `${where}.timezone`);
+    const problem = tz === null ? null : timezoneProblem(tz);
+    if (problem) read.problem(n as Node, `${where}.timezone`, problem);
+    return problem ? null : tz;
+  });
+  if (schedule !== null) {
+    const problem = scheduleProblem(schedule, timezone);
+    if (problem) read.problem(map.get('schedule', true) as Node, `${where}.schedule`, problem);
+  }
   return {
+    schedule,
+    timezone,
+    maxUptime: optional(map, 'maxUptime', (n) => read.duration(n, `${where}.maxUptime`)),
+    jitter: optional(map, 'jitter', (n) => read.duration(n, `${where}.jitter`)) ?? 0,
     policy: optional(map, 'policy', (n) => read.oneOf(n, `${where}.policy`, ['always', 'on-failure', 'never'] as const)) ?? d.policy,
     exitCodes: optional(map, 'exitCodes', (n) => read.intList(n, `${where}.exitCodes`, 0)) ?? [...d.exitCodes],
     startSeconds: optional(map, 'startSeconds', (n) => read.duration(n, `${where}.startSeconds`)) ?? d.startSeconds,
     maxRetries: optional(map, 'maxRetries', (n) => read.int(n, `${where}.maxRetries`, 0)) ?? d.maxRetries,
     backoff,
+  };
+}
+
+function readLimits(read: YamlReader, node: unknown, where: string): LimitsSpec | null {
+  const map = read.map(node, where);
+  if (!map) return null;
+  read.keys(map, where, LIMIT_FIELDS);
+  const limits: LimitsSpec = {
+    memory: optional(map, 'memory', (n) => read.size(n, `${where}.memory`)),
+    openFiles: optional(map, 'openFiles', (n) => read.int(n, `${where}.openFiles`, 1)),
+    closeWait: optional(map, 'closeWait', (n) => read.int(n, `${where}.closeWait`, 1)),
+    interval: optional(map, 'interval', (n) => read.duration(n, `${where}.interval`)) ?? 1000,
+    samples: optional(map, 'samples', (n) => read.int(n, `${where}.samples`, 1)) ?? 3,
+  };
+  if (limits.interval < 100) read.problem(map.get('interval', true) as Node, `${where}.interval`, `must be at least 100ms, got ${limits.interval}ms`);
+  return limits;
+}
+
+function readHealth(read: YamlReader, node: unknown, where: string): HealthSpec | null {
+  const map = read.map(node, where);
+  if (!map) return null;
+  read.keys(map, where, HEALTH_FIELDS);
+  const kinds = (['http', 'tcp', 'exec'] as const).filter((k) => map.has(k));
+  if (kinds.length !== 1) {
+    read.problem(map, where, `needs exactly one probe of http, tcp or exec, got ${kinds.length === 0 ? 'none' : kinds.join(' and ')}`);
+    return null;
+  }
+  const kind = kinds[0]!;
+  const probeWhere = `${where}.${kind}`;
+  const probeMap = read.map(map.get(kind, true), probeWhere);
+  if (!probeMap) return null;
+  let probe: ProbeSpec | null = null;
+  if (kind === 'http') {
+    read.keys(probeMap, probeWhere, ['url']);
+    const url = read.str(probeMap.get('url', true), `${probeWhere}.url`);
+    if (url !== null && !/^https?:\/\//.test(url)) read.problem(probeMap.get('url', true) as Node, `${probeWhere}.url`, `expected an http:// or https:// URL, got "${url}"`);
+    else if (url !== null) probe = { kind, url };
+  } else if (kind === 'tcp') {
+    read.keys(probeMap, probeWhere, ['host', 'port']);
+    const host = optional(probeMap, 'host', (n) => read.str(n, `${probeWhere}.host`)) ?? '127.0.0.1';
+    const port = read.int(probeMap.get('port', true), `${probeWhere}.port`, 1);
+    if (port !== null) probe = { kind, host, port };
+  } else {
+    read.keys(probeMap, probeWhere, ['command']);
+    const c = probeMap.get('command', true);
+    const command = isSeq(c) ? read.strList(c, `${probeWhere}.command`) : (() => {
+      const text = read.str(c, `${probeWhere}.command`);
+      const split = text === null ? null : splitCommand(text);
+      if (split && !split.ok) read.problem(c as Node, `${probeWhere}.command`, split.error);
+      return split && split.ok ? split.argv : null;
+    })();
+    if (command) probe = { kind, command };
+  }
+  if (!probe) return null;
+  return {
+    probe,
+    interval: optional(map, 'interval', (n) => read.duration(n, `${where}.interval`)) ?? 10_000,
+    timeout: optional(map, 'timeout', (n) => read.duration(n, `${where}.timeout`)) ?? 1000,
+    failures: optional(map, 'failures', (n) => read.int(n, `${where}.failures`, 1)) ?? 3,
+    initialDelay: optional(map, 'initialDelay', (n) => read.duration(n, `${where}.initialDelay`)) ?? 0,
   };
 }
 

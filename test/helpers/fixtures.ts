@@ -14,6 +14,8 @@ export function program(name: string, overrides: Partial<ProgramSpec> = {}): Pro
     restart: { ...DEFAULTS.restart, exitCodes: [0], backoff: { ...DEFAULTS.restart.backoff } },
     stop: { ...DEFAULTS.stop },
     logs: { stdout: '/tmp/out.log', stderr: '/tmp/err.log', maxSize: 0, keep: 10, reopenSignal: null },
+    limits: null,
+    health: null,
     configError: null,
     ...overrides,
   };
@@ -41,6 +43,7 @@ export function record(p: ProgramSpec, replica: number, overrides: Partial<Insta
     specHash: 'hash',
     generation: p.generation,
     restartRequest: 0,
+    scheduleArmed: null,
     startedAt: 0,
     restarts: 0,
     failures: 0,
@@ -54,7 +57,8 @@ export function record(p: ProgramSpec, replica: number, overrides: Partial<Insta
   };
 }
 
-export const alive: Observation = { alive: true, lingering: 0, exit: null, child: true };
-export const adopted: Observation = { alive: true, lingering: 0, exit: null, child: false };
-export const dead = (code: number | null, signal: string | null = null, at = 0): Observation => ({ alive: false, lingering: 0, exit: { code, signal, at }, child: false });
-export const vanished: Observation = { alive: false, lingering: 0, exit: null, child: false };
+const none = { probeFailures: 0, probePassed: true };
+export const alive: Observation = { alive: true, lingering: 0, exit: null, child: true, ...none };
+export const adopted: Observation = { alive: true, lingering: 0, exit: null, child: false, ...none };
+export const dead = (code: number | null, signal: string | null = null, at = 0): Observation => ({ alive: false, lingering: 0, exit: { code, signal, at }, child: false, ...none });
+export const vanished: Observation = { alive: false, lingering: 0, exit: null, child: false, ...none };

@@ -21,7 +21,8 @@ t.test('fills every default for a minimal program', async (t) => {
   t.equal(web.replicas, 1);
   t.equal(web.state, 'running');
   t.equal(web.generation, 0);
-  t.same(web.restart, { policy: 'always', exitCodes: [0], startSeconds: 1000, maxRetries: 3, backoff: { initial: 1000, max: 60_000, resetAfter: 60_000 } });
+  t.same(web.restart, { policy: 'always', exitCodes: [0], startSeconds: 1000, maxRetries: 3, backoff: { initial: 1000, max: 60_000, resetAfter: 60_000 }, schedule: null, timezone: null, maxUptime: null, jitter: 0 });
+  t.same([web.limits, web.health], [null, null]);
   t.same(web.stop, { signal: 'SIGTERM', timeout: 10_000 });
   t.equal(web.logs.stdout, '/srv/app/.tend/logs/web.{replica}.out.log');
 });
@@ -44,6 +45,12 @@ t.test('reads every field', async (t) => {
       startSeconds: 500ms
       maxRetries: 5
       backoff: { initial: 2s, max: 1m, resetAfter: 5m }
+      schedule: '0 4 * * *'
+      timezone: Europe/Paris
+      maxUptime: 24h
+      jitter: 10m
+    limits: { memory: 512Mi, openFiles: 1000, closeWait: 50, interval: 2s, samples: 5 }
+    health: { http: { url: 'http://127.0.0.1:8080/health' }, interval: 5s, timeout: 500ms, failures: 2, initialDelay: 3s }
     stop: { signal: INT, timeout: 30s }
     logs: { stdout: /var/log/api.log, stderr: stdout, maxSize: 10Mi, keep: 3, reopenSignal: USR1 }
 `,
@@ -54,7 +61,9 @@ t.test('reads every field', async (t) => {
   const api = r.desired.programs.get('api')!;
   t.same(api.process, { command: ['python3', '-m', 'http.server', '8080'], env: { PORT: '8080', DEBUG: 'true', NAME: 'api' }, cwd: '/srv/app/www', user: 'www-data' });
   t.same([api.replicas, api.state, api.generation], [3, 'stopped', 7]);
-  t.same(api.restart, { policy: 'on-failure', exitCodes: [0, 2], startSeconds: 500, maxRetries: 5, backoff: { initial: 2000, max: 60_000, resetAfter: 300_000 } });
+  t.same(api.restart, { policy: 'on-failure', exitCodes: [0, 2], startSeconds: 500, maxRetries: 5, backoff: { initial: 2000, max: 60_000, resetAfter: 300_000 }, schedule: '0 4 * * *', timezone: 'Europe/Paris', maxUptime: 86_400_000, jitter: 600_000 });
+  t.same(api.limits, { memory: 512 * 2 ** 20, openFiles: 1000, closeWait: 50, interval: 2000, samples: 5 });
+  t.same(api.health, { probe: { kind: 'http', url: 'http://127.0.0.1:8080/health' }, interval: 5000, timeout: 500, failures: 2, initialDelay: 3000 });
   t.same(api.stop, { signal: 'SIGINT', timeout: 30_000 });
   t.same(api.logs, { stdout: '/var/log/api.log', stderr: 'stdout', maxSize: 10 * 2 ** 20, keep: 3, reopenSignal: 'SIGUSR1' });
 });
@@ -126,6 +135,25 @@ t.test('reads sizes with binary and decimal units', async (t) => {
   const cases: [unknown, number | null][] = [['50Mi', 52_428_800], ['512Ki', 524_288], ['1G', 1e9], ['10MB', 1e7], [4096, 4096], ['lots', null], ['5Xi', null], [-1, null]];
   for (const [input, bytes] of cases) t.equal(parseSize(input), bytes, String(input));
   t.match(problems('programs:\n  web:\n    command: x\n    logs: { maxSize: huge }\n')[0], /state.yaml:4:22: programs.web.logs.maxSize: expected a size like 50Mi/);
+});
+
+t.test('reports bad schedules, time zones, limits and probes with their positions', async (t) => {
+  const found = problems(`programs:
+  web:
+    command: x
+    restart: { schedule: '0 * * *', timezone: Mars/Olympus }
+    limits: { memory: lots, interval: 10ms }
+    health: { http: { url: 'ftp://x' }, tcp: { port: 80 } }
+  cron:
+    command: x
+    restart: { schedule: '61 * * * *' }
+`);
+  t.match(found.join('\n'), /state.yaml:4:47: programs.web.restart.timezone: unknown time zone 'Mars\/Olympus'/);
+  t.match(found.join('\n'), /state.yaml:4:26: programs.web.restart.schedule: expected a cron expression of 5 fields \(or 6 with seconds\), got 4/);
+  t.match(found.join('\n'), /state.yaml:5:23: programs.web.limits.memory: expected a size/);
+  t.match(found.join('\n'), /programs.web.limits.interval: must be at least 100ms/);
+  t.match(found.join('\n'), /state.yaml:6:13: programs.web.health: needs exactly one probe of http, tcp or exec, got http and tcp/);
+  t.match(found.join('\n'), /state.yaml:9:26: programs.cron.restart.schedule: not a valid cron expression/);
 });
 
 t.test('splits command strings like a shell, without one', async (t) => {

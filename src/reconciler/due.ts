@@ -1,0 +1,64 @@
+import { CronExpressionParser } from 'cron-parser';
+import { formatDuration } from '../state/duration.js';
+import type { InstanceRecord } from '../state/records.js';
+import type { ProgramSpec } from '../state/schema.js';
+import type { Observation, UsageKind } from './plan-types.js';
+
+export interface DueRestart {
+  reason: 'schedule' | 'max-uptime' | 'memory' | 'open-files' | 'close-wait' | 'health';
+  /** The measured value, for status, events and the log: `memory: 530Mi > 512Mi for 3 samples`. */
+  detail: string;
+  /** Leaks and failed probes restart at once; schedules and maxUptime roll one replica at a time. */
+  immediate: boolean;
+}
+
+const LIMIT_REASON: Record<UsageKind, DueRestart['reason']> = { memory: 'memory', openFiles: 'open-files', closeWait: 'close-wait' };
+
+/**
+ * Whether a RUNNING instance is due for a restart, and why. Pure: `wake` receives the next
+ * moment this could change (the next tick, the maxUptime deadline).
+ */
+export function dueRestart(program: ProgramSpec, record: InstanceRecord, obs: Observation, now: number, wake: (at: number) => void): DueRestart | null {
+  const started = record.startedAt ?? now;
+  if (program.limits && obs.usage) {
+    for (const kind of ['memory', 'openFiles', 'closeWait'] as const) {
+      const max = program.limits[kind];
+      const u = obs.usage[kind];
+      if (max !== null && u && u.over >= program.limits.samples) {
+        const show = kind === 'memory' ? formatBytes : String;
+        return { reason: LIMIT_REASON[kind], detail: `${kind}: ${show(u.value)} > ${show(max)} for ${u.over} sample${u.over === 1 ? '' : 's'}`, immediate: true };
+      }
+    }
+  }
+  if (program.health && obs.probeFailures >= program.health.failures) {
+    return { reason: 'health', detail: `health: ${obs.probeFailures} failed probes in a row${obs.probeError ? ` (${obs.probeError})` : ''}`, immediate: true };
+  }
+  const { schedule, timezone, maxUptime, jitter } = program.restart;
+  if (schedule !== null && record.scheduleArmed?.expression === schedule) {
+    // Every tick since the later of the start and the arming folds into one restart.
+    const since = Math.max(started, record.scheduleArmed.since);
+    const options = (at: number) => ({ currentDate: new Date(at), ...(timezone ? { tz: timezone } : {}) });
+    const last = CronExpressionParser.parse(schedule, options(now + 1)).prev().getTime();
+    if (last > since) return { reason: 'schedule', detail: `schedule '${schedule}': tick at ${new Date(last).toISOString()}`, immediate: false };
+    wake(CronExpressionParser.parse(schedule, options(now)).next().getTime());
+  }
+  if (maxUptime !== null) {
+    const limit = maxUptime + jitterOffset(record.token, jitter);
+    if (now - started >= limit) return { reason: 'max-uptime', detail: `up ${formatDuration(now - started)} >= maxUptime ${formatDuration(limit)}`, immediate: false };
+    wake(started + limit);
+  }
+  return null;
+}
+
+/** A stable offset in [0, jitter] for one instance start (its token), so replicas spread out. */
+export function jitterOffset(token: string, jitter: number): number {
+  if (jitter <= 0) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193) >>> 0;
+  return h % (jitter + 1);
+}
+
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) if (n >= size) return `${Math.round((n / size) * 10) / 10}${unit}`;
+  return `${n}B`;
+}

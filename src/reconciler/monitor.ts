@@ -1,0 +1,101 @@
+import type { InstanceRecord } from '../state/records.js';
+import type { DesiredState } from '../state/schema.js';
+import type { Observation, UsageKind } from './plan-types.js';
+import type { ProcessControl } from './process-control.js';
+
+interface ProbeState {
+  failures: number;
+  passed: boolean;
+  error?: string;
+  lastAt: number | null;
+  running: boolean;
+}
+
+/**
+ * Samples limits and runs probes for live instances, and counts: consecutive samples over
+ * each limit, consecutive failed probes. Counts are keyed by spawn token, so a new process
+ * starts clean. It decides nothing: plan() reads the counts.
+ */
+export class Monitor {
+  private readonly usage = new Map<string, NonNullable<Observation['usage']>>();
+  private readonly lastSample = new Map<string, number>();
+  private readonly probes = new Map<string, ProbeState>();
+
+  constructor(
+    private readonly control: ProcessControl,
+    /** reconcile --once: one sample over a limit is enough (there is no next sample). */
+    private readonly singleSample: boolean,
+  ) {}
+
+  /** Samples every limited instance whose interval has passed; returns true when a count reached its threshold. */
+  sample(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, all = false): boolean {
+    const due: { name: string; record: InstanceRecord; want: { memory: boolean; openFiles: boolean; closeWait: boolean } }[] = [];
+    for (const r of records) {
+      const limits = desired.programs.get(r.program)?.limits;
+      if (!limits || r.pid === null || r.state !== 'RUNNING') continue;
+      if (!all && now - (this.lastSample.get(r.token) ?? 0) < limits.interval) continue;
+      due.push({ name: r.name, record: r, want: { memory: limits.memory !== null, openFiles: limits.openFiles !== null, closeWait: limits.closeWait !== null } });
+    }
+    if (due.length === 0) return false;
+    const sampled = this.control.sample(due);
+    let crossed = false;
+    for (const { name, record } of due) {
+      const limits = desired.programs.get(record.program)!.limits!;
+      const values = sampled.get(name);
+      this.lastSample.set(record.token, now);
+      if (!values) continue;
+      const previous = this.usage.get(record.token) ?? {};
+      const next: NonNullable<Observation['usage']> = {};
+      for (const kind of ['memory', 'openFiles', 'closeWait'] as UsageKind[]) {
+        const max = limits[kind];
+        if (max === null) continue;
+        const over = values[kind] > max ? (this.singleSample ? limits.samples : (previous[kind]?.over ?? 0) + 1) : 0;
+        next[kind] = { value: values[kind], over };
+        if (over >= limits.samples) crossed = true;
+      }
+      this.usage.set(record.token, next);
+    }
+    return crossed;
+  }
+
+  /** Starts every probe that is due; `onChange` is called when a result matters to the planner. */
+  probe(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, onChange: () => void): void {
+    for (const r of records) {
+      const program = desired.programs.get(r.program);
+      const health = program?.health;
+      if (!program || !health || r.pid === null || r.startedAt === null || (r.state !== 'RUNNING' && r.state !== 'STARTING')) continue;
+      const state = this.probes.get(r.token) ?? { failures: 0, passed: false, lastAt: null, running: false };
+      this.probes.set(r.token, state);
+      const dueAt = state.lastAt === null ? r.startedAt + health.initialDelay : state.lastAt + health.interval;
+      if (state.running || now < dueAt) continue;
+      state.running = true;
+      state.lastAt = now;
+      void this.control.probe(health.probe, health.timeout, program.process.cwd).then((result) => {
+        state.running = false;
+        const wasPassed = state.passed;
+        if (result.ok) {
+          state.failures = 0;
+          state.passed = true;
+          delete state.error;
+        } else {
+          state.failures++;
+          state.error = result.error;
+        }
+        if (state.passed !== wasPassed || state.failures >= health.failures) onChange();
+      });
+    }
+  }
+
+  /** What the planner sees of one process. */
+  observe(token: string, hasProbe: boolean): Pick<Observation, 'usage' | 'probeFailures' | 'probePassed' | 'probeError'> {
+    const p = this.probes.get(token);
+    // Without probe results (reconcile --once runs none), a probe cannot hold a roll back.
+    const passed = !hasProbe || this.singleSample ? true : (p?.passed ?? false);
+    return { usage: this.usage.get(token), probeFailures: p?.failures ?? 0, probePassed: passed, ...(p?.error ? { probeError: p.error } : {}) };
+  }
+
+  /** Drops the counts of processes that are gone. */
+  forget(liveTokens: ReadonlySet<string>): void {
+    for (const map of [this.usage, this.lastSample, this.probes]) for (const token of map.keys()) if (!liveTokens.has(token)) map.delete(token);
+  }
+}
