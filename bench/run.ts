@@ -150,6 +150,52 @@ async function verbFigures(): Promise<void> {
   record({ name: `tend restart all (${N}), until it returns (waits startSeconds=1s)`, unit: 'ms', samples: restartAll });
 }
 
+/** Limits on all 100 programs at the default interval: idle cost, and how fast a crossing is acted on. */
+async function limitFigures(): Promise<void> {
+  const cpu: number[] = [];
+  const latency: number[] = [];
+  const LIMITS = '    limits: { memory: 512Mi, openFiles: 1000 }\n';
+  for (let run = 0; run < (quick ? 1 : 3); run++) {
+    const p = bench.project(sleepers(N, LIMITS));
+    const d = p.daemon();
+    await waitFor('100 pids', () => allRunning(p, N), 30_000, 1);
+    await waitFor('settled', () => (d.log().match(/: RUNNING/g) ?? []).length >= N, 10_000);
+    const idleMs = quick ? 5000 : 15_000;
+    const c0 = cpuMs(d.pid!);
+    await new Promise((r) => setTimeout(r, idleMs)); // measuring a duration, not synchronising
+    cpu.push(((cpuMs(d.pid!) - c0) * 60_000) / idleMs);
+    d.kill('SIGTERM');
+    await exit(d);
+    await bench.cleanup();
+  }
+  // A program that opens 200 files when told (SIGUSR2): the crossing moment is known.
+  const leaker = `programs:
+  leaker:
+    command: [node, -e, "process.on('SIGUSR2', () => { for (let i = 0; i < 200; i++) require('fs').openSync('/dev/null', 'r') }); setInterval(() => {}, 1000)"]
+    env: { TEND_TEST_MARK: '@MARK@' }
+    restart: { startSeconds: 300ms }
+    limits: { openFiles: 100 }
+`;
+  const p = bench.project(leaker);
+  const d = p.daemon();
+  for (let k = 0; k < (quick ? 2 : 5); k++) {
+    await waitFor('leaker running', () => /leaker:0: RUNNING/.test(d.log().split('started pid').pop() ?? ''), 10_000);
+    const old = pids(p).get('leaker:0')!;
+    const t0 = performance.now();
+    process.kill(old, 'SIGUSR2');
+    await waitFor('replacement', () => {
+      const now = pids(p).get('leaker:0');
+      return now && now !== old && exists(now);
+    }, 15_000, 5);
+    latency.push(performance.now() - t0);
+  }
+  d.kill('SIGTERM');
+  await exit(d);
+  await bench.cleanup();
+  record({ name: `daemon CPU while idle, ${N} programs with memory and fd limits (1 s interval), per minute`, unit: 'ms/min', samples: cpu, goal: { max: 600, text: '<= 1% of a core (600 ms/min)' } });
+  record({ name: 'limit crossed -> replacement pid exists (interval 1 s, 3 samples)', unit: 'ms', samples: latency, goal: { max: 4000, text: '< interval x samples + 1 s = 4 s' } });
+}
+
 async function onceFigures(): Promise<void> {
   const pidsUp: number[] = [];
   const exitAt: number[] = [];
@@ -209,11 +255,11 @@ function table(floorMedian: number): string {
 async function main(): Promise<void> {
   const started = Date.now();
   process.stderr.write(`tend bench on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}\n`);
+  // --only=daemon,limits runs a subset (the floor always runs: every ratio needs it).
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const sections: [string, () => Promise<void>][] = [['daemon', daemonFigures], ['verbs', verbFigures], ['limits', limitFigures], ['once', onceFigures], ['scale', scaleFigures]];
   await floor();
-  await daemonFigures();
-  await verbFigures();
-  await onceFigures();
-  await scaleFigures();
+  for (const [name, run] of sections) if (!only || only.includes(name)) await run();
   const floorMedian = stats(figures[0]!.samples).median;
   const md = table(floorMedian);
   process.stdout.write(md + '\n');

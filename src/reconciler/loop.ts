@@ -42,8 +42,9 @@ export interface PassResult extends Convergence {
 const MAX_ROUNDS = 8;
 /** A full pass now and then catches what no event reported (controller-runtime's resync). */
 const RESYNC_MS = 60_000;
-/** How often log sizes are checked for rotation (a stat per log file). */
-const ROTATE_CHECK_MS = 1000;
+/** Bounds on how often one log file's size is checked: sooner when it grows fast. */
+const LOG_CHECK_MIN_MS = 250;
+const LOG_CHECK_MAX_MS = 5000;
 /** Resolution of limit sampling and probe scheduling (each program has its own interval). */
 const MONITOR_TICK_MS = 250;
 /** How often to check that adopted processes (not our children: no exit event) still exist. */
@@ -67,7 +68,12 @@ export class ReconcileLoop {
   private timer: NodeJS.Timeout | null = null;
   private resync: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
-  private rotate: NodeJS.Timeout | null = null;
+  /** The earliest moment watch() has anything to do; a pass resets it. */
+  private nextWatchAt = 0;
+  /** Each instance's log files, resolved once per process (by token). */
+  private readonly logFiles = new Map<string, string[]>();
+  /** Per log file: last size seen, when, and when to look again. */
+  private readonly logChecks = new Map<string, { size: number; at: number; next: number }>();
   private desired: DesiredState | null = null;
   private monitorTimer: NodeJS.Timeout | null = null;
   private readonly monitor: Monitor;
@@ -88,8 +94,6 @@ export class ReconcileLoop {
     this.resync.unref();
     this.poll = setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS);
     this.poll.unref();
-    this.rotate = setInterval(() => this.rotateLogs(), ROTATE_CHECK_MS);
-    this.rotate.unref();
     if (!this.deps.once) {
       this.monitorTimer = setInterval(() => this.watch(), MONITOR_TICK_MS);
       this.monitorTimer.unref();
@@ -97,29 +101,53 @@ export class ReconcileLoop {
     this.requestPass();
   }
 
-  /** Limits and probes: samples and probes that are due; a pass when a count matters. */
+  /** Limits, probes and log sizes: whatever is due; a pass when a count matters. Idle ticks cost one comparison. */
   private watch(): void {
-    if (!this.desired) return;
     const now = this.deps.clock.now();
+    if (!this.desired || now < this.nextWatchAt) return;
     if (this.monitor.sample(this.desired, this.records.values(), now)) this.requestPass();
     this.monitor.probe(this.desired, this.records.values(), now, () => this.requestPass());
+    const nextLog = this.rotateLogs(now);
+    this.nextWatchAt = Math.min(this.monitor.nextDue, nextLog);
   }
 
-  /** Size-based rotation of every live instance's logs; never blocks or stops a program. */
-  private rotateLogs(): void {
-    if (!this.desired) return;
+  /**
+   * Size-based rotation of every live instance's logs; never blocks or stops a program.
+   * Each file is looked at again when its growth says it could reach maxSize, between
+   * 250 ms and 5 s: idle logs cost a stat every 5 s, a fast writer is caught early.
+   */
+  private rotateLogs(now: number, all = false): number {
+    let next = Infinity;
+    if (!this.desired) return next;
     for (const r of this.records.values()) {
       const program = this.desired.programs.get(r.program);
       if (!program || r.pid === null || program.logs.maxSize <= 0) continue;
-      const files = [program.logs.stdout, program.logs.stderr].filter((f) => f !== 'stdout').map((f) => logPath(f, r.program, r.replica));
-      for (const file of new Set(files)) {
+      let files = this.logFiles.get(r.token);
+      if (!files) {
+        files = [...new Set([program.logs.stdout, program.logs.stderr].filter((f) => f !== 'stdout').map((f) => logPath(f, r.program, r.replica)))];
+        this.logFiles.set(r.token, files);
+      }
+      for (const file of files) {
+        const seen = this.logChecks.get(file);
+        if (!all && seen && now < seen.next) {
+          next = Math.min(next, seen.next);
+          continue;
+        }
         try {
-          if (this.deps.control.rotateLog(file, program.logs, r)) this.deps.log(`${r.name}: rotated ${file}`);
+          const { rotated, size } = this.deps.control.rotateLog(file, program.logs, r);
+          if (rotated) this.deps.log(`${r.name}: rotated ${file}`);
+          const rate = seen && !rotated && now > seen.at ? (size - seen.size) / (now - seen.at) : 0;
+          // A file seen for the first time is looked at again soon, to learn how fast it grows.
+          const wait = rotated || !seen ? LOG_CHECK_MIN_MS : rate > 0 ? (program.logs.maxSize - size) / rate / 2 : LOG_CHECK_MAX_MS;
+          const at = now + Math.min(LOG_CHECK_MAX_MS, Math.max(LOG_CHECK_MIN_MS, wait));
+          this.logChecks.set(file, { size: rotated ? 0 : size, at: now, next: at });
+          next = Math.min(next, at);
         } catch (e) {
           this.deps.log(`${r.name}: cannot rotate ${file}: ${(e as Error).message}`);
         }
       }
     }
+    return next;
   }
 
   private pollAdopted(): void {
@@ -134,7 +162,6 @@ export class ReconcileLoop {
     if (this.timer) clearTimeout(this.timer);
     if (this.resync) clearInterval(this.resync);
     if (this.poll) clearInterval(this.poll);
-    if (this.rotate) clearInterval(this.rotate);
     if (this.monitorTimer) clearInterval(this.monitorTimer);
     await this.passing;
   }
@@ -238,7 +265,9 @@ export class ReconcileLoop {
       else if (round === MAX_ROUNDS - 1) result = judge(this.observe(), false, this.deps.clock.now());
     }
     this.sweepGone();
-    this.rotateLogs();
+    if (this.deps.once) this.rotateLogs(this.deps.clock.now(), true);
+    this.nextWatchAt = 0; // the table changed: let the next tick look at everything again
+    for (const token of this.logFiles.keys()) if (![...this.records.values()].some((r) => r.token === token)) this.logFiles.delete(token);
     this.schedule(result.wakeAt);
     return result;
   }

@@ -20,6 +20,8 @@ export class Monitor {
   private readonly usage = new Map<string, NonNullable<Observation['usage']>>();
   private readonly lastSample = new Map<string, number>();
   private readonly probes = new Map<string, ProbeState>();
+  /** The earliest moment a sample or a probe is due (Infinity: nothing to watch). */
+  nextDue = 0;
 
   constructor(
     private readonly control: ProcessControl,
@@ -30,12 +32,19 @@ export class Monitor {
   /** Samples every limited instance whose interval has passed; returns true when a count reached its threshold. */
   sample(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, all = false): boolean {
     const due: { name: string; record: InstanceRecord; want: { memory: boolean; openFiles: boolean; closeWait: boolean } }[] = [];
+    let next = Infinity;
     for (const r of records) {
       const limits = desired.programs.get(r.program)?.limits;
       if (!limits || r.pid === null || r.state !== 'RUNNING') continue;
-      if (!all && now - (this.lastSample.get(r.token) ?? 0) < limits.interval) continue;
+      const at = (this.lastSample.get(r.token) ?? 0) + limits.interval;
+      if (!all && now < at) {
+        next = Math.min(next, at);
+        continue;
+      }
+      next = Math.min(next, now + limits.interval);
       due.push({ name: r.name, record: r, want: { memory: limits.memory !== null, openFiles: limits.openFiles !== null, closeWait: limits.closeWait !== null } });
     }
+    this.nextDue = next;
     if (due.length === 0) return false;
     const sampled = this.control.sample(due);
     let crossed = false;
@@ -60,6 +69,7 @@ export class Monitor {
 
   /** Starts every probe that is due; `onChange` is called when a result matters to the planner. */
   probe(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, onChange: () => void): void {
+    let next = this.nextDue;
     for (const r of records) {
       const program = desired.programs.get(r.program);
       const health = program?.health;
@@ -67,6 +77,7 @@ export class Monitor {
       const state = this.probes.get(r.token) ?? { failures: 0, passed: false, lastAt: null, running: false };
       this.probes.set(r.token, state);
       const dueAt = state.lastAt === null ? r.startedAt + health.initialDelay : state.lastAt + health.interval;
+      next = Math.min(next, state.running ? now + 250 : Math.max(dueAt, now + (now >= dueAt ? health.interval : 0)));
       if (state.running || now < dueAt) continue;
       state.running = true;
       state.lastAt = now;
@@ -84,6 +95,7 @@ export class Monitor {
         if (state.passed !== wasPassed || state.failures >= health.failures) onChange();
       });
     }
+    this.nextDue = next;
   }
 
   /** What the planner sees of one process. */

@@ -14,7 +14,7 @@ export interface ProcessControl {
   /** SIGKILLs the group, the session and any process carrying the instance's token. */
   kill(record: InstanceRecord): void;
   /** Rotates one log file if it is over its size; a reopen signal goes to the instance. */
-  rotateLog(file: string, spec: { maxSize: number; keep: number; reopenSignal: NodeJS.Signals | null }, record: InstanceRecord): boolean;
+  rotateLog(file: string, spec: { maxSize: number; keep: number; reopenSignal: NodeJS.Signals | null }, record: InstanceRecord): { rotated: boolean; size: number };
   /** Samples the process trees of these instances (one walk of /proc for all). */
   sample(targets: { name: string; record: InstanceRecord; want: { memory: boolean; openFiles: boolean; closeWait: boolean } }[]): Map<string, { memory: number; openFiles: number; closeWait: number }>;
   /** Runs one liveness probe; never rejects. */

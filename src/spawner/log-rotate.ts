@@ -11,14 +11,19 @@ export interface RotationSpec {
 
 /** Rotates `file` if it is over its limit; returns whether it did. Never blocks or signals the writer otherwise. */
 export function rotateIfLarge(file: string, spec: RotationSpec, reopen: (signal: NodeJS.Signals) => void): boolean {
-  if (spec.maxSize <= 0) return false;
+  return rotateChecked(file, spec, reopen).rotated;
+}
+
+/** Like rotateIfLarge, and says how large the file was (for scheduling the next check). */
+export function rotateChecked(file: string, spec: RotationSpec, reopen: (signal: NodeJS.Signals) => void): { rotated: boolean; size: number } {
+  if (spec.maxSize <= 0) return { rotated: false, size: 0 };
   let size: number;
   try {
     size = statSync(file).size;
   } catch {
-    return false;
+    return { rotated: false, size: 0 };
   }
-  if (size <= spec.maxSize) return false;
+  if (size <= spec.maxSize) return { rotated: false, size };
   shift(file, spec.keep);
   if (spec.keep === 0) {
     truncateInPlace(file);
@@ -29,7 +34,7 @@ export function rotateIfLarge(file: string, spec: RotationSpec, reopen: (signal:
   } else {
     copyThenTruncate(file, `${file}.1`);
   }
-  return true;
+  return { rotated: true, size };
 }
 
 /** FILE.(keep-1) -> FILE.keep, ..., FILE.1 -> FILE.2; the oldest falls off. */

@@ -2,16 +2,22 @@ import type { ProcessControl, ProcessRef, SpawnOutcome, SpawnRequest } from '../
 import type { InstanceRecord } from '../state/records.js';
 import { verify, type ProcessIdentity } from './identity.js';
 import { readBootId } from './proc-stat.js';
+import { ProcReader } from './proc-read.js';
 import { processesByToken, sessionMembers } from './process-table.js';
-import { rotateIfLarge, type RotationSpec } from './log-rotate.js';
+import { rotateChecked, type RotationSpec } from './log-rotate.js';
 import { spawnInstance } from './spawn.js';
 import { runProbe, type ProbeResult } from './probe.js';
 import { sampleTrees, type SampleTarget, type TreeUsage } from './usage.js';
 import type { ProbeSpec } from '../state/schema.js';
 
 /** The real ProcessControl: Linux processes, /proc and signals. */
+/** How long the member list of a process tree is reused between samples. */
+const TREE_TTL_MS = 5000;
+
 export class OsProcessControl implements ProcessControl {
   readonly bootId = readBootId();
+  private readonly reader = new ProcReader();
+  private readonly trees = new Map<number, { startTime: number; at: number; members: number[] }>();
 
   spawn(request: SpawnRequest, onExit: (code: number | null, signal: string | null) => void): Promise<SpawnOutcome> {
     return spawnInstance(request, this.bootId, onExit);
@@ -68,13 +74,27 @@ export class OsProcessControl implements ProcessControl {
     this.sweep(new Set([record.token]));
   }
 
-  rotateLog(file: string, spec: RotationSpec, record: InstanceRecord): boolean {
-    return rotateIfLarge(file, spec, (signal) => void this.signal(record, signal));
+  rotateLog(file: string, spec: RotationSpec, record: InstanceRecord): { rotated: boolean; size: number } {
+    return rotateChecked(file, spec, (signal) => void this.signal(record, signal));
   }
 
   sample(targets: { name: string; record: InstanceRecord; want: SampleTarget['want'] }[]): Map<string, TreeUsage> {
-    const live = targets.filter((t) => t.record.pid !== null && t.record.startTime !== null);
-    return sampleTrees(live.map((t) => ({ name: t.name, pid: t.record.pid!, startTime: t.record.startTime!, want: t.want })));
+    const live = targets
+      .filter((t) => t.record.pid !== null && t.record.startTime !== null)
+      .map((t) => ({ name: t.name, pid: t.record.pid!, startTime: t.record.startTime!, want: t.want }));
+    // Tree membership (a walk of all /proc) is refreshed every TREE_TTL_MS; samples in between read only the members.
+    const now = Date.now();
+    const stale = live.filter((t) => {
+      const cached = this.trees.get(t.pid);
+      return !cached || cached.startTime !== t.startTime || now - cached.at >= TREE_TTL_MS;
+    });
+    if (stale.length > 0) {
+      const found = sessionMembers(new Map(stale.map((t) => [t.pid, t.startTime])));
+      for (const t of stale) this.trees.set(t.pid, { startTime: t.startTime, at: now, members: (found.get(t.pid) ?? []).map((m) => m.pid) });
+    }
+    const livePids = new Set(live.map((t) => t.pid));
+    for (const pid of this.trees.keys()) if (!livePids.has(pid)) this.trees.delete(pid);
+    return sampleTrees(live, (t) => this.trees.get(t.pid)?.members ?? [t.pid], this.reader);
   }
 
   probe(probe: ProbeSpec, timeoutMs: number, cwd: string): Promise<ProbeResult> {

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { sessionMembers } from './process-table.js';
+import { ProcReader } from './proc-read.js';
 
 export interface TreeUsage {
   /** Bytes: PSS summed over the tree (shared pages counted once across it). */
@@ -18,23 +18,24 @@ export interface SampleTarget {
 }
 
 /**
- * Samples each instance's whole process tree (every process in its session) with one walk
- * of /proc for all of them. Memory is PSS, not RSS: a prefork server's workers share most
- * pages with their parent, and summing RSS would count them once per worker.
+ * Samples each instance's whole process tree, given its members (the processes of its
+ * session). Memory is RSS for a lone process (cheap, and equal to PSS but for shared-library
+ * pages) and PSS summed over a tree of several processes, where a prefork server's workers
+ * share most pages with their parent and summing RSS would count them once per worker.
  */
-export function sampleTrees(targets: SampleTarget[]): Map<string, TreeUsage> {
+export function sampleTrees(targets: SampleTarget[], members: (t: SampleTarget) => number[], reader: ProcReader): Map<string, TreeUsage> {
   const out = new Map<string, TreeUsage>();
   if (targets.length === 0) return out;
-  const members = sessionMembers(new Map(targets.map((t) => [t.pid, t.startTime])));
   const closeWaitInodes = targets.some((t) => t.want.closeWait) ? readCloseWaitInodes() : new Set<string>();
   for (const t of targets) {
+    const tree = members(t);
     const usage: TreeUsage = { memory: 0, openFiles: 0, closeWait: 0 };
-    for (const proc of members.get(t.pid) ?? []) {
-      if (t.want.memory) usage.memory += readPss(proc.pid);
+    for (const pid of tree) {
+      if (t.want.memory) usage.memory += tree.length === 1 ? readRss(pid, reader) : readPss(pid, reader);
       if (t.want.openFiles || t.want.closeWait) {
-        const fds = listFds(proc.pid);
+        const fds = listFds(pid);
         usage.openFiles += fds.length;
-        if (t.want.closeWait) for (const fd of fds) if (closeWaitInodes.has(socketInode(proc.pid, fd))) usage.closeWait++;
+        if (t.want.closeWait) for (const fd of fds) if (closeWaitInodes.has(socketInode(pid, fd))) usage.closeWait++;
       }
     }
     out.set(t.name, usage);
@@ -42,19 +43,15 @@ export function sampleTrees(targets: SampleTarget[]): Map<string, TreeUsage> {
   return out;
 }
 
-function readPss(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // Older kernels have no smaps_rollup: fall back to RSS below.
-  }
-  try {
-    const pages = Number(readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]);
-    return pages * 4096;
-  } catch {
-    return 0;
-  }
+function readPss(pid: number, reader: ProcReader): number {
+  const text = reader.read(`/proc/${pid}/smaps_rollup`);
+  const m = text === null ? null : /^Pss:\s+(\d+) kB/m.exec(text);
+  return m ? Number(m[1]) * 1024 : readRss(pid, reader);
+}
+
+function readRss(pid: number, reader: ProcReader): number {
+  const text = reader.read(`/proc/${pid}/statm`);
+  return text === null ? 0 : Number(text.split(' ')[1]) * 4096;
 }
 
 function listFds(pid: number): string[] {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { rotateIfLarge } from '../../src/spawner/log-rotate.js';
@@ -27,6 +27,8 @@ t.test('copy-then-truncate rotation under a fast writer: lines lost per rotation
       return false;
     }
   }, 30_000, 50);
+  // Once the live file is under maxSize nothing rotates any more: only then is reading stable.
+  await waitFor('the last rotation', () => statSync(path.join(logs, 'chatty.0.out.log')).size <= 256 * 1024, 10_000, 50);
   const files = readdirSync(logs).filter((f) => f.startsWith('chatty.0.out.log'));
   const rotations = files.length - 1;
   t.ok(rotations >= 2, `rotated ${rotations} times`);
