@@ -264,6 +264,7 @@ export class ReconcileLoop {
       if (decided.actions.every((a) => a.type === 'kill')) result = judge(this.observe(), false, decided.wakeAt);
       else if (round === MAX_ROUNDS - 1) result = judge(this.observe(), false, this.deps.clock.now());
     }
+    this.deps.store.save(this.records);
     this.sweepGone();
     if (this.deps.once) this.rotateLogs(this.deps.clock.now(), true);
     this.nextWatchAt = 0; // the table changed: let the next tick look at everything again
@@ -326,7 +327,9 @@ export class ReconcileLoop {
       if (action.type === 'stop' && record) signals.push(() => void this.deps.control.signal(record, action.signal));
       if (action.type === 'kill' && record) signals.push(() => this.deps.control.kill(record));
     }
-    this.deps.store.save(this.records);
+    // The intents must be on disk before any process is touched; record-only
+    // transitions can wait for the save at the end of the pass.
+    if (starts.length > 0 || signals.length > 0) this.deps.store.save(this.records);
     // 2. Act on the OS: signals first, then every spawn at once.
     for (const send of signals) send();
     await Promise.all(starts.map((s) => this.spawn(s.record, s.stdout, s.stderr)));

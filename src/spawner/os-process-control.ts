@@ -37,7 +37,7 @@ export class OsProcessControl implements ProcessControl {
         deadBySession.set(id.pid, r.name);
       }
     }
-    for (const [session, members] of sessionMembers(deadSessions)) {
+    for (const [session, members] of sessionMembers(deadSessions, this.reader)) {
       result.set(deadBySession.get(session)!, { alive: false, lingering: members.length });
     }
     return result;
@@ -89,7 +89,7 @@ export class OsProcessControl implements ProcessControl {
       return !cached || cached.startTime !== t.startTime || now - cached.at >= TREE_TTL_MS;
     });
     if (stale.length > 0) {
-      const found = sessionMembers(new Map(stale.map((t) => [t.pid, t.startTime])));
+      const found = sessionMembers(new Map(stale.map((t) => [t.pid, t.startTime])), this.reader);
       for (const t of stale) this.trees.set(t.pid, { startTime: t.startTime, at: now, members: (found.get(t.pid) ?? []).map((m) => m.pid) });
     }
     const livePids = new Set(live.map((t) => t.pid));

@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { isLiveState, listPids, readProcStat, type ProcStat } from './proc-stat.js';
+import { ProcReader } from './proc-read.js';
+import { isLiveState, listPids, parseProcStat, readProcStat, type ProcStat } from './proc-stat.js';
 
 /**
  * Live processes in the given sessions, found with one walk of /proc. A session id
  * outlives its leader, so members must have started no earlier than the leader did
  * (`minStart`): a session that merely reuses the number is someone else's.
  */
-export function sessionMembers(sessions: ReadonlyMap<number, number>): Map<number, ProcStat[]> {
+export function sessionMembers(sessions: ReadonlyMap<number, number>, reader = new ProcReader()): Map<number, ProcStat[]> {
   const found = new Map<number, ProcStat[]>();
   if (sessions.size === 0) return found;
   for (const pid of listPids()) {
-    const stat = readProcStat(pid);
+    const text = reader.read(`/proc/${pid}/stat`);
+    const stat = text === null ? null : parseProcStat(pid, text);
     if (!stat || !isLiveState(stat.state)) continue;
     const minStart = sessions.get(stat.session);
     if (minStart === undefined || stat.startTime < minStart) continue;

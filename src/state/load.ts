@@ -31,8 +31,12 @@ export function loadStateText(text: string, file: string, stateDir: string): Loa
     throw new TendError('INVALID_STATE_FILE', result.problems.map(formatProblem).join('\n'), { problems: result.problems });
   }
   const programProblems: Problem[] = [];
+  // Many programs run the same binary from the same place: look each up once per load.
+  const seen = new Map<string, string | null>();
   for (const spec of result.desired.programs.values()) {
-    const error = checkCommand(spec);
+    const key = JSON.stringify([spec.process.command[0], spec.process.cwd, spec.process.env.PATH ?? null]);
+    const error = seen.has(key) ? seen.get(key)! : checkCommand(spec);
+    seen.set(key, error);
     if (error) {
       spec.configError = error;
       programProblems.push({ file: path.basename(file), ...spec.commandAt, path: `programs.${spec.name}.command`, message: error });
