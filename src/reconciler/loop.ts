@@ -44,8 +44,8 @@ const MAX_ROUNDS = 8;
 const RESYNC_MS = 60_000;
 /** Bounds on how often one log file's size is checked: sooner when it grows fast. */
 const LOG_CHECK_MIN_MS = 250;
-const LOG_CHECK_MAX_MS = 5000;
-/** Resolution of limit sampling and probe scheduling (each program has its own interval). */
+const LOG_CHECK_MAX_MS = 10_000;
+/** The shortest wait of the watch timer (each program has its own interval above it). */
 const MONITOR_TICK_MS = 250;
 /** How often to check that adopted processes (not our children: no exit event) still exist. */
 const ADOPTED_POLL_MS = 1000;
@@ -75,6 +75,7 @@ export class ReconcileLoop {
   /** Per log file: last size seen, when, and when to look again. */
   private readonly logChecks = new Map<string, { size: number; at: number; next: number }>();
   private desired: DesiredState | null = null;
+  /** The watch timer (limits, probes, log sizes): a timeout for the next due moment. */
   private monitorTimer: NodeJS.Timeout | null = null;
   private readonly monitor: Monitor;
   private running = false;
@@ -92,29 +93,50 @@ export class ReconcileLoop {
     this.running = true;
     this.resync = setInterval(() => this.requestPass(), RESYNC_MS);
     this.resync.unref();
-    this.poll = setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS);
-    this.poll.unref();
-    if (!this.deps.once) {
-      this.monitorTimer = setInterval(() => this.watch(), MONITOR_TICK_MS);
-      this.monitorTimer.unref();
-    }
     this.requestPass();
   }
 
-  /** Limits, probes and log sizes: whatever is due; a pass when a count matters. Idle ticks cost one comparison. */
+  /** Limits, probes and log sizes: whatever is due; a pass when a count matters. */
   private watch(): void {
+    this.monitorTimer = null;
     const now = this.deps.clock.now();
-    if (!this.desired || now < this.nextWatchAt) return;
+    if (!this.desired || !this.running) return;
     if (this.monitor.sample(this.desired, this.records.values(), now)) this.requestPass();
     this.monitor.probe(this.desired, this.records.values(), now, () => this.requestPass());
     const nextLog = this.rotateLogs(now);
     this.nextWatchAt = Math.min(this.monitor.nextDue, nextLog);
+    this.scheduleWatch();
+  }
+
+  /**
+   * One timer, set for the next moment anything is due (an idle daemon wakes every 10 s for
+   * its log sizes): a fixed 250 ms tick alone would cost 40 ms of CPU a minute.
+   */
+  private scheduleWatch(): void {
+    if (this.deps.once || !this.running) return;
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
+    this.monitorTimer = null;
+    if (this.nextWatchAt === Infinity) return;
+    this.monitorTimer = setTimeout(() => this.watch(), Math.max(MONITOR_TICK_MS, this.nextWatchAt - this.deps.clock.now()));
+    this.monitorTimer.unref();
+  }
+
+  /** The 1 s liveness poll runs only while some process is adopted (sends tend no exit event). */
+  private schedulePoll(): void {
+    const adopted = [...this.records.values()].some((r) => r.pid !== null && !this.children.has(r.token));
+    if (adopted && !this.poll && this.running) {
+      this.poll = setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS);
+      this.poll.unref();
+    } else if (!adopted && this.poll) {
+      clearInterval(this.poll);
+      this.poll = null;
+    }
   }
 
   /**
    * Size-based rotation of every live instance's logs; never blocks or stops a program.
    * Each file is looked at again when its growth says it could reach maxSize, between
-   * 250 ms and 5 s: idle logs cost a stat every 5 s, a fast writer is caught early.
+   * 250 ms and 10 s: idle logs cost a stat every 10 s, a fast writer is caught early.
    */
   private rotateLogs(now: number, all = false): number {
     let next = Infinity;
@@ -139,7 +161,9 @@ export class ReconcileLoop {
           const rate = seen && !rotated && now > seen.at ? (size - seen.size) / (now - seen.at) : 0;
           // A file seen for the first time is looked at again soon, to learn how fast it grows.
           const wait = rotated || !seen ? LOG_CHECK_MIN_MS : rate > 0 ? (program.logs.maxSize - size) / rate / 2 : LOG_CHECK_MAX_MS;
-          const at = now + Math.min(LOG_CHECK_MAX_MS, Math.max(LOG_CHECK_MIN_MS, wait));
+          const delay = Math.min(LOG_CHECK_MAX_MS, Math.max(LOG_CHECK_MIN_MS, wait));
+          // Idle files share one 10 s grid, so that their checks come due in the same tick.
+          const at = delay === LOG_CHECK_MAX_MS ? Math.ceil((now + delay) / LOG_CHECK_MAX_MS) * LOG_CHECK_MAX_MS : now + delay;
           this.logChecks.set(file, { size: rotated ? 0 : size, at: now, next: at });
           next = Math.min(next, at);
         } catch (e) {
@@ -162,7 +186,7 @@ export class ReconcileLoop {
     if (this.timer) clearTimeout(this.timer);
     if (this.resync) clearInterval(this.resync);
     if (this.poll) clearInterval(this.poll);
-    if (this.monitorTimer) clearInterval(this.monitorTimer);
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
     await this.passing;
   }
 
@@ -268,6 +292,8 @@ export class ReconcileLoop {
     this.sweepGone();
     if (this.deps.once) this.rotateLogs(this.deps.clock.now(), true);
     this.nextWatchAt = 0; // the table changed: let the next tick look at everything again
+    this.scheduleWatch();
+    this.schedulePoll();
     for (const token of this.logFiles.keys()) if (![...this.records.values()].some((r) => r.token === token)) this.logFiles.delete(token);
     this.schedule(result.wakeAt);
     return result;
