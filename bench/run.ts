@@ -74,8 +74,8 @@ async function daemonFigures(): Promise<void> {
     }
     await waitFor('settled after kills', () => (d.log().match(/: RUNNING/g) ?? []).length >= N + 4, 10_000);
 
-    // Idle: CPU over a quiet stretch, scaled to a minute; RSS.
-    const idleMs = quick ? 5000 : 15_000;
+    // Idle: CPU over a quiet stretch, scaled to a minute (CPU time comes in 10 ms ticks: a long stretch resolves it); RSS.
+    const idleMs = quick ? 5000 : 24_000;
     const c0 = cpuMs(d.pid!);
     await new Promise((r) => setTimeout(r, idleMs)); // measuring a duration, not synchronising
     idle.push(((cpuMs(d.pid!) - c0) * 60_000) / idleMs);
