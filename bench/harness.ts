@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { Project, waitFor } from '../test/helpers/project.js';
+import { exited, Project, waitFor } from '../test/helpers/project.js';
 
 export { waitFor };
 
@@ -70,10 +70,7 @@ export function stats(samples: number[]): { median: number; min: number; max: nu
   return { median, min: s[0]!, max: s[s.length - 1]!, n: s.length };
 }
 
-export async function exit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise((r) => child.once('exit', r));
-}
+export { exited as exit };
 
 /** The floor: how long Node takes to spawn `sleep` until its pid shows in /proc. */
 export async function spawnFloor(): Promise<number> {
@@ -82,6 +79,6 @@ export async function spawnFloor(): Promise<number> {
   await waitFor('pid', () => child.pid !== undefined && exists(child.pid), 5000, 0);
   const ms = performance.now() - t0;
   child.kill('SIGKILL');
-  await exit(child);
+  await exited(child);
   return ms;
 }

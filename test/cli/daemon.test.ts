@@ -1,7 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { alive, Project, sleeper, waitFor } from '../helpers/project.js';
+import { alive, exited, Project, sleeper, waitFor } from '../helpers/project.js';
 
 const running = async (p: Project, n: number) =>
   waitFor(`${n} instances RUNNING`, async () => {
@@ -9,8 +9,6 @@ const running = async (p: Project, n: number) =>
     return rows.length === n && rows.every((r) => r.state === 'RUNNING') ? rows : null;
   });
 
-const exited = (child: { exitCode: number | null; signalCode: string | null; once: (e: 'exit', f: () => void) => void }) =>
-  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
 t.test('restarts a crashed program at once, with its exit code', async (t) => {
   const p = new Project(t, `programs:

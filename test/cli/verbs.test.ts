@@ -1,10 +1,8 @@
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { alive, Project, sleeper, waitFor } from '../helpers/project.js';
+import { alive, exited, Project, sleeper, waitFor } from '../helpers/project.js';
 
-const exited = (child: { exitCode: number | null; signalCode: string | null; once: (e: 'exit', f: () => void) => void }) =>
-  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
 for (const withDaemon of [false, true]) {
   const how = withDaemon ? 'with a daemon' : 'without a daemon';

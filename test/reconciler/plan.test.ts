@@ -295,7 +295,7 @@ const cases: Case[] = [
   {
     name: 'sweeps what a dead leader left in its session before restarting',
     programs: [web],
-    actual: [[record(web, 0), { alive: false, lingering: 2, exit: null, child: false }]],
+    actual: [[record(web, 0), { ...vanished, lingering: 2 }]],
     now: 5000,
     expect: [{ type: 'kill', reason: 'leftover' }],
   },
@@ -309,7 +309,7 @@ const cases: Case[] = [
   {
     name: 'counts a spawn error as a failed start',
     programs: [web],
-    actual: [[record(web, 0, { state: 'STARTING', pid: null, startedAt: 5000 }), { alive: false, lingering: 0, exit: { code: null, signal: null, at: 5000, error: 'spawn error' }, child: false }]],
+    actual: [[record(web, 0, { state: 'STARTING', pid: null, startedAt: 5000 }), { ...vanished, exit: { code: null, signal: null, at: 5000, error: 'spawn error' } }]],
     now: 5000,
     expect: [{ type: 'exited', to: 'BACKOFF', reason: 'spawn-error', startFailures: 1 }],
   },

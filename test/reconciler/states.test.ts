@@ -3,7 +3,7 @@ import { assertTransition, canTransition, hasProcess, INSTANCE_STATES, Transitio
 
 t.test('allows the transitions of a normal life', async (t) => {
   const life = ['STOPPED', 'STARTING', 'RUNNING', 'BACKOFF', 'STARTING', 'RUNNING', 'STOPPING', 'STOPPED'] as const;
-  for (let i = 1; i < life.length; i++) t.ok(canTransition(life[i - 1], life[i]), `${life[i - 1]} -> ${life[i]}`);
+  for (let i = 1; i < life.length; i++) t.ok(canTransition(life[i - 1]!, life[i]!), `${life[i - 1]} -> ${life[i]}`);
 });
 
 t.test('refuses an impossible transition, naming the allowed ones', async (t) => {
