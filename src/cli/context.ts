@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ReconcileLoop, type Clock } from '../reconciler/loop.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { DesiredSource } from '../state/desired-source.js';
-import { EventLog } from '../state/events.js';
+import { EventLog, type TendEvent } from '../state/events.js';
 import { RecordStore } from '../state/records.js';
 
 export interface GlobalOptions {
@@ -26,17 +26,29 @@ export function logLine(line: string): void {
 }
 
 /** The one place that builds the real loop: real clock, real processes, real files. */
-export function buildLoop(options: GlobalOptions, log: (line: string) => void = logLine, once = false): { loop: ReconcileLoop; desired: DesiredSource } {
+export function buildLoop(
+  options: GlobalOptions,
+  log: (line: string) => void = logLine,
+  once = false,
+): { loop: ReconcileLoop; desired: DesiredSource; subscribe: (listener: (e: TendEvent) => void) => () => void } {
   const desired = new DesiredSource(options.file, options.stateDir, log);
   const events = new EventLog(options.stateDir);
+  const listeners = new Set<(e: TendEvent) => void>();
   const loop = new ReconcileLoop({
     desired,
     store: new RecordStore(options.stateDir),
     control: new OsProcessControl(),
     clock: systemClock,
     log,
-    event: (e) => events.append(e),
+    event: (e) => {
+      events.append(e);
+      for (const listener of listeners) listener(e);
+    },
     once,
   });
-  return { loop, desired };
+  const subscribe = (listener: (e: TendEvent) => void) => {
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  };
+  return { loop, desired, subscribe };
 }

@@ -1,9 +1,10 @@
 /** Requests and replies on the daemon's control socket: one JSON object per line each way. */
-export type ControlRequest = { op: 'ping' } | { op: 'pass'; timeoutMs: number };
+export type ControlRequest = { op: 'ping' } | { op: 'pass'; timeoutMs: number } | { op: 'status' } | { op: 'events' };
 
 export type ControlReply =
   | { ok: true; pid: number }
   | { ok: true; converged: boolean; problems: string[]; fileProblems: string[] }
+  | { ok: true; instances: unknown[] }
   | { ok: false; error: string };
 
 /** Largest request accepted; anything longer is refused without being parsed. */
@@ -24,11 +25,11 @@ export function parseRequest(line: string): ControlRequest | string {
   }
   if (typeof value !== 'object' || value === null) return 'malformed request: expected an object';
   const op = (value as { op?: unknown }).op;
-  if (op === 'ping') return { op };
+  if (op === 'ping' || op === 'status' || op === 'events') return { op };
   if (op === 'pass') {
     const t = (value as { timeoutMs?: unknown }).timeoutMs;
     const timeoutMs = typeof t === 'number' && t > 0 && t <= 600_000 ? t : 60_000;
     return { op, timeoutMs };
   }
-  return `unknown op ${JSON.stringify(op)}; known: ping, pass`;
+  return `unknown op ${JSON.stringify(op)}; known: ping, pass, status, events`;
 }

@@ -1,14 +1,23 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { ReconcileLoop } from '../reconciler/loop.js';
-import { controlSocketPath, MAX_REQUEST_BYTES, parseRequest, REQUEST_TIMEOUT_MS, type ControlReply } from './control-protocol.js';
+import type { TendEvent } from '../state/events.js';
+import { controlSocketPath, MAX_REQUEST_BYTES, parseRequest, REQUEST_TIMEOUT_MS, type ControlReply, type ControlRequest } from './control-protocol.js';
 
 /**
  * The daemon's control socket: a Unix socket in the state directory, mode 0600, so only
  * its owner (and root) can connect. Only the lock holder creates it, so removing a stale
  * one left by a killed daemon is safe.
  */
-export async function serveControl(stateDir: string, loop: ReconcileLoop): Promise<net.Server> {
+export interface ControlSources {
+  loop: ReconcileLoop;
+  /** The status rows, as `tend status --json` prints them. */
+  status: () => unknown[];
+  /** Subscribes to events; returns the unsubscribe function. */
+  subscribe: (listener: (event: TendEvent) => void) => () => void;
+}
+
+export async function serveControl(stateDir: string, sources: ControlSources): Promise<net.Server> {
   const file = controlSocketPath(stateDir);
   try {
     unlinkSync(file);
@@ -27,7 +36,9 @@ export async function serveControl(stateDir: string, loop: ReconcileLoop): Promi
       if (end < 0) return;
       socket.removeAllListeners('data');
       socket.setTimeout(0);
-      void handle(buffer.slice(0, end), loop).then((r) => reply(socket, r));
+      const request = parseRequest(buffer.slice(0, end));
+      if (typeof request !== 'string' && request.op === 'events') return stream(socket, sources);
+      void handle(request, sources).then((r) => reply(socket, r));
     });
   });
   const previous = process.umask(0o177);
@@ -44,17 +55,30 @@ export async function serveControl(stateDir: string, loop: ReconcileLoop): Promi
   return server;
 }
 
-async function handle(line: string, loop: ReconcileLoop): Promise<ControlReply> {
-  const request = parseRequest(line);
+async function handle(request: ControlRequest | string, sources: ControlSources): Promise<ControlReply> {
   if (typeof request === 'string') return { ok: false, error: request };
   switch (request.op) {
     case 'ping':
       return { ok: true, pid: process.pid };
+    case 'status':
+      return { ok: true, instances: sources.status() };
     case 'pass': {
-      const r = await loop.settle(request.timeoutMs);
+      const r = await sources.loop.settle(request.timeoutMs);
       return { ok: true, converged: r.converged, problems: r.problems, fileProblems: r.fileProblems };
     }
+    case 'events':
+      return { ok: false, error: 'events is a stream' };
   }
+}
+
+/** The event stream: one JSON line per event until the client hangs up. A slow reader is cut off, never waited for. */
+function stream(socket: net.Socket, sources: ControlSources): void {
+  const unsubscribe = sources.subscribe((event) => {
+    if (socket.writableLength > MAX_REQUEST_BYTES * 16) return void socket.destroy();
+    socket.write(JSON.stringify(event) + '\n');
+  });
+  socket.on('close', unsubscribe);
+  socket.write(JSON.stringify({ ok: true, streaming: 'events' }) + '\n');
 }
 
 function reply(socket: net.Socket, message: ControlReply): void {

@@ -4,6 +4,7 @@ import { StateLock } from '../state/lock.js';
 import type { PassResult } from '../reconciler/loop.js';
 import { converge } from './converge.js';
 import { serveControl } from './control-server.js';
+import { collectStatus } from './status.js';
 import { buildLoop, logLine, type GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 
@@ -41,8 +42,8 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     process.stderr.write(`tend: ${e.message}\n`);
     return EXIT.LOCKED;
   }
-  const { loop } = buildLoop(globals);
-  const control = await serveControl(globals.stateDir, loop);
+  const { loop, subscribe } = buildLoop(globals);
+  const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals) });
   // Editors and `git checkout` replace the file by rename; chokidar follows the path, not the inode.
   const watcher = watch(globals.file, { ignoreInitial: true, persistent: true });
   watcher.on('all', () => loop.requestPass());

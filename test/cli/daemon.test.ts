@@ -114,6 +114,30 @@ t.test('the control socket is private and survives malformed requests', async (t
   t.equal(d.exitCode, null, 'still running');
 });
 
+t.test('the control socket serves status and streams events', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  p.daemon();
+  const [row] = await running(p, 1);
+  const net = await import('node:net');
+  const sock = path.join(p.stateDir, 'control.sock');
+  const status = await new Promise<string>((resolve) => {
+    let out = '';
+    const c = net.connect(sock, () => c.write('{"op":"status"}\n'));
+    c.on('data', (b) => (out += b)).on('close', () => resolve(out));
+  });
+  t.match(JSON.parse(status), { ok: true, instances: [{ name: 'web:0', state: 'RUNNING', pid: row!.pid }] });
+  let streamed = '';
+  const c = net.connect(sock, () => c.write('{"op":"events"}\n'));
+  c.on('data', (b) => (streamed += b));
+  t.teardown(() => void c.destroy());
+  await waitFor('the stream to open', () => streamed.includes('"streaming":"events"'));
+  process.kill(row!.pid!, 'SIGKILL');
+  await waitFor('exit and restart events', () => /"event":"exit".*\n.*"event":"started"/s.test(streamed));
+  const events = streamed.trim().split('\n').slice(1).map((l) => JSON.parse(l) as { event: string; signal?: string });
+  t.match(events[0], { event: 'exit', signal: 'SIGKILL', instance: 'web:0' });
+  c.destroy();
+});
+
 t.test('another user cannot connect to the control socket', async (t) => {
   const p = new Project(t, `programs:\n${sleeper('web')}`);
   p.daemon();
