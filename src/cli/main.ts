@@ -24,7 +24,7 @@ commands:
                           starts, stops, exits, restarts and their reasons
   pid [NAME...]           the daemon's pid, or the instances'
   signal SIG NAME...      send a signal to instances' process groups
-  validate                check the file; every error with its line and column
+  validate [--json]       check the file; every error with its line and column
 
 global options:
   -f, -c, --file PATH     the desired state (default ./state.yaml, or $TEND_FILE)
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
     case 'validate':
-      return (await import('./validate.js')).validateCommand(globals);
+      return (await import('./validate.js')).validateCommand(globals, values.json ?? false);
     case 'start':
     case 'stop':
     case 'restart':
