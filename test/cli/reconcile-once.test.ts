@@ -131,8 +131,6 @@ t.test('exits 1 with the reason when a program cannot be brought up', async (t) 
   t.match(v.stderr, /state\.yaml:7:14: programs\.missing\.command: '\/nonexistent\/binary' is not an executable file/);
   const vj = JSON.parse((await p.run(['validate', '--json'])).stdout) as { ok: boolean; problems: { line: number; col: number; path: string }[] };
   t.match(vj, { ok: false, problems: [{ line: 7, col: 14, path: 'programs.missing.command' }] });
-  const vj = JSON.parse((await p.run(['validate', '--json'])).stdout) as { ok: boolean; problems: { line: number; col: number; path: string }[] };
-  t.match(vj, { ok: false, problems: [{ line: 7, col: 14, path: 'programs.missing.command' }] });
 });
 
 t.test('stops a program that ignores SIGTERM with SIGKILL after the stop timeout', async (t) => {
