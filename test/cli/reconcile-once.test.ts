@@ -206,3 +206,34 @@ t.test('never signals a process that merely reuses a recorded pid', async (t) =>
   t.ok(alive(pid), 'the stranger is still alive');
   stranger.kill('SIGKILL');
 });
+
+t.test('runs a program as its user, and says why when it cannot switch', async (t) => {
+  const { chmodSync } = await import('node:fs');
+  const p = new Project(t, `programs:
+  web:
+    command: [sleep, '1000']
+    env: { TEND_TEST_MARK: '@MARK@' }
+    user: nobody
+    restart: { startSeconds: 200ms }
+`);
+  const r = await p.run(['reconcile', '--once']);
+  t.equal(r.code, 0, r.stderr);
+  const [row] = await p.status();
+  const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${row!.pid}/status`, 'utf8'))?.[1];
+  t.equal(uid, '65534', 'runs as nobody');
+  const env = readFileSync(`/proc/${row!.pid}/environ`, 'latin1').split('\0');
+  t.ok(env.includes('USER=nobody'), 'with USER set');
+
+  // tend itself as nobody cannot become root: a clear error, and nothing else is touched.
+  const q = new Project(t, `programs:
+  rooty:
+    command: [sleep, '1000']
+    env: { TEND_TEST_MARK: '@MARK@' }
+    user: root
+`);
+  chmodSync(q.dir, 0o777);
+  const denied = await q.run(['reconcile', '--once'], 30_000, 65534);
+  t.equal(denied.code, 1);
+  t.match(denied.stderr, /rooty:0: user 'root' needs tend to run as root to switch users \(it runs as uid 65534\)/);
+  t.equal(q.processes().length, 0);
+});
