@@ -3,6 +3,7 @@ import type { ExitInfo, InstanceRecord } from '../state/records.js';
 import { instanceName, type ProgramSpec } from '../state/schema.js';
 import { backoffDelay, isStableRun } from './backoff.js';
 import { dueRestart } from './due.js';
+import { changedFields } from './spec-hash.js';
 import { noObservation, type Action, type Observation, type Plan, type PlanInput } from './plan-types.js';
 import { assertNever } from './states.js';
 
@@ -97,7 +98,8 @@ function planInstance(
       if (!wantRunning) {
         actions.push({ type: 'stop', instance: name, reason: 'stopped', signal: program.stop.signal, deadline: now + program.stop.timeout });
       } else if (renew && rolling.mayRestart()) {
-        actions.push({ type: 'stop', instance: name, reason: renew, signal: program.stop.signal, deadline: now + program.stop.timeout });
+        const detail = renew === 'spec-changed' && record.spec ? { detail: `changed: ${changedFields(record.spec, program.process).join(', ')}` } : {};
+        actions.push({ type: 'stop', instance: name, reason: renew, ...detail, signal: program.stop.signal, deadline: now + program.stop.timeout });
       } else if (record.state !== 'RUNNING') {
         const upAt = (record.startedAt ?? now) + program.restart.startSeconds;
         if (now >= upAt) actions.push({ type: 'running', instance: name, reason: record.lastReason });

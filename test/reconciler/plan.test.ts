@@ -53,14 +53,14 @@ const cases: Case[] = [
     programs: [program('web', { process: { ...web.process, command: ['/bin/sleep', '2000'] } })],
     actual: [[record(web, 0), alive]],
     now: 5000,
-    expect: [{ type: 'stop', instance: 'web:0', reason: 'spec-changed', deadline: 15_000 }],
+    expect: [{ type: 'stop', instance: 'web:0', reason: 'spec-changed', detail: 'changed: command', deadline: 15_000 }],
   },
   {
     name: 'restarts when env changes',
     programs: [program('web', { process: { ...web.process, env: { PORT: '81' } } })],
     actual: [[record(web, 0), alive]],
     now: 5000,
-    expect: [{ type: 'stop', reason: 'spec-changed' }],
+    expect: [{ type: 'stop', reason: 'spec-changed', detail: 'changed: env' }],
   },
   {
     name: 'applies a new stop timeout in place without a restart',
