@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** One line of the events file. */
@@ -18,16 +18,35 @@ export interface TendEvent {
   message: string;
 }
 
-/** Appends events as JSON lines to `events.jsonl` in the state directory. */
+/** Appends events as JSON lines to `events.jsonl` in the state directory, rotating it by size. */
 export class EventLog {
   readonly file: string;
+  private size: number;
 
-  constructor(stateDir: string) {
+  /**
+   * @param maxSize bytes before `events.jsonl` becomes `events.jsonl.1`. Default 10 MiB.
+   * @param keep rotated files kept. Default 3.
+   */
+  constructor(
+    stateDir: string,
+    private readonly maxSize = 10 * 2 ** 20,
+    private readonly keep = 3,
+  ) {
     this.file = path.join(stateDir, 'events.jsonl');
     mkdirSync(stateDir, { recursive: true });
+    this.size = existsSync(this.file) ? statSync(this.file).size : 0;
   }
 
   append(event: TendEvent): void {
-    appendFileSync(this.file, JSON.stringify(event) + '\n');
+    const line = JSON.stringify(event) + '\n';
+    // tend is the only writer, so a rename loses nothing: the next append creates a new file.
+    if (this.size + line.length > this.maxSize && this.size > 0) {
+      rmSync(`${this.file}.${this.keep}`, { force: true });
+      for (let i = this.keep - 1; i >= 1; i--) if (existsSync(`${this.file}.${i}`)) renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`);
+      renameSync(this.file, `${this.file}.1`);
+      this.size = 0;
+    }
+    appendFileSync(this.file, line);
+    this.size += Buffer.byteLength(line);
   }
 }
