@@ -1,8 +1,8 @@
 import { OsProcessControl } from '../spawner/os-process-control.js';
-import { constants } from 'node:os';
 import path from 'node:path';
 import { readHolder } from '../state/lock.js';
 import { RecordStore } from '../state/records.js';
+import { parseSignalName } from '../state/signal-name.js';
 import { collectStatus, filterRows } from './status.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -28,9 +28,8 @@ export function pidCommand(globals: GlobalOptions, names: string[], json: boolea
 export function signalCommand(globals: GlobalOptions, args: string[], json: boolean): number {
   const [sigText, ...names] = args;
   if (!sigText || names.length === 0) throw new UsageError('usage: tend signal SIGNAL NAME... (for example: tend signal HUP web)');
-  const upper = sigText.toUpperCase();
-  const signal = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as NodeJS.Signals;
-  if (!(signal in constants.signals)) throw new UsageError(`unknown signal '${sigText}'`);
+  const signal = parseSignalName(sigText);
+  if (!signal) throw new UsageError(`unknown signal '${sigText}'`);
   const { rows, unknown } = filterRows(collectStatus(globals), names);
   const records = new RecordStore(globals.stateDir).load();
   const control = new OsProcessControl();

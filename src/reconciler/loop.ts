@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DesiredRead } from '../state/desired-source.js';
+import { formatProblem } from '../state/errors.js';
 import type { TendEvent } from '../state/events.js';
 import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records.js';
 import { logPath, type DesiredState } from '../state/schema.js';
@@ -260,7 +261,7 @@ export class ReconcileLoop {
 
   private async runRounds(): Promise<PassResult> {
     const { desired, fileProblems } = this.deps.desired.read();
-    const problems = fileProblems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    const problems = fileProblems.map(formatProblem);
     if (!desired) return emptyResult(problems);
     this.desired = desired;
     const effective = this.stopEverything ? allStopped(desired) : desired;
@@ -294,7 +295,7 @@ export class ReconcileLoop {
     this.nextWatchAt = 0; // the table changed: let the next tick look at everything again
     this.scheduleWatch();
     this.schedulePoll();
-    for (const token of this.logFiles.keys()) if (![...this.records.values()].some((r) => r.token === token)) this.logFiles.delete(token);
+    this.pruneCaches();
     this.schedule(result.wakeAt);
     return result;
   }
@@ -311,8 +312,15 @@ export class ReconcileLoop {
       const hasProbe = this.desired?.programs.get(r.program)?.health != null;
       observed.set(r.name, { alive: child || (s?.alive ?? false), lingering: s?.lingering ?? 0, exit: this.exits.get(r.token) ?? null, child, ...this.monitor.observe(r.token, hasProbe) });
     }
-    this.monitor.forget(new Set([...this.records.values()].filter((r) => r.pid !== null).map((r) => r.token)));
     return observed;
+  }
+
+  /** Per-process caches (samples, probes, log paths) drop the processes that are gone: one set, one sweep. */
+  private pruneCaches(): void {
+    const live = new Set<string>();
+    for (const r of this.records.values()) if (r.pid !== null) live.add(r.token);
+    this.monitor.forget(live);
+    for (const token of this.logFiles.keys()) if (!live.has(token)) this.logFiles.delete(token);
   }
 
   /** A record left STARTING with no pid means tend died mid-spawn: find that process by its token. */

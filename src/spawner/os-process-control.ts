@@ -59,7 +59,7 @@ export class OsProcessControl implements ProcessControl {
     if (!id) return false;
     if (verify(id, this.bootId)) return trySignal(-id.pid, signal);
     let sent = false;
-    for (const member of sessionMembers(new Map([[id.pid, id.startTime]])).get(id.pid) ?? []) {
+    for (const member of sessionMembers(new Map([[id.pid, id.startTime]]), this.reader).get(id.pid) ?? []) {
       sent = trySignal(member.pid, signal) || sent;
     }
     return sent;
@@ -69,7 +69,7 @@ export class OsProcessControl implements ProcessControl {
     const id = identityOf(record);
     if (id && id.bootId === this.bootId) {
       if (verify(id, this.bootId)) trySignal(-id.pid, 'SIGKILL');
-      for (const member of sessionMembers(new Map([[id.pid, id.startTime]])).get(id.pid) ?? []) trySignal(member.pid, 'SIGKILL');
+      for (const member of sessionMembers(new Map([[id.pid, id.startTime]]), this.reader).get(id.pid) ?? []) trySignal(member.pid, 'SIGKILL');
     }
     this.sweep(new Set([record.token]));
   }

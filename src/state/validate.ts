@@ -1,7 +1,7 @@
-import { constants } from 'node:os';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { splitCommand } from './command-line.js';
+import { parseSignalName } from './signal-name.js';
 import type { Problem } from './errors.js';
 import { DEFAULTS, type DesiredState, type HealthSpec, type LimitsSpec, type LogSpec, type ProbeSpec, type ProgramSpec, type RestartSpec, type StopSpec } from './schema.js';
 import { scheduleProblem, timezoneProblem } from './schedule-check.js';
@@ -257,8 +257,8 @@ function readLogs(read: YamlReader, node: unknown, where: string, program: strin
 function readSignal(read: YamlReader, n: unknown, where: string): NodeJS.Signals | null {
   const text = read.str(n, where);
   if (text === null) return null;
-  const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
-  if (name in constants.signals) return name;
+  const name = parseSignalName(text);
+  if (name) return name;
   read.problem(n as Node, where, `expected a signal name like TERM, INT, QUIT, HUP or USR1, got "${text}"`);
   return null;
 }
