@@ -371,12 +371,12 @@ export class ReconcileLoop {
     for (const token of gone) this.gone.add(token);
   }
 
-  /** Descendants that left the session of an instance that is gone; after the restarts, off their path. */
+  /** Descendants of an instance that is gone, outside its process group; after the restarts, off their path. */
   private sweepGone(): void {
     if (this.gone.size === 0) return;
     const swept = this.deps.control.sweep(this.gone);
     this.gone.clear();
-    if (swept > 0) this.deps.log(`killed ${swept} leftover process(es) that had left their instance's session`);
+    if (swept > 0) this.deps.log(`killed ${swept} leftover process(es) of ended instances, found by their TEND_INSTANCE_ID`);
   }
 
   private async spawn(record: InstanceRecord, stdout: string, stderr: string): Promise<void> {

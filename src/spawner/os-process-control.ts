@@ -32,7 +32,9 @@ export class OsProcessControl implements ProcessControl {
       if (!id) continue;
       const alive = verify(id, this.bootId) !== null;
       result.set(r.name, { alive, lingering: 0 });
-      if (!alive && id.bootId === this.bootId) {
+      // An empty process group (one kill(2), the common case) spares a walk of all /proc.
+      // A member that moved to a group of its own is found by the token sweep after the pass.
+      if (!alive && id.bootId === this.bootId && groupExists(id.pid)) {
         deadSessions.set(id.pid, id.startTime);
         deadBySession.set(id.pid, r.name);
       }
@@ -103,7 +105,7 @@ export class OsProcessControl implements ProcessControl {
 
   locate(tokens: ReadonlySet<string>): Map<string, ProcessRef> {
     const found = new Map<string, ProcessRef>();
-    for (const [token, stats] of processesByToken(tokens)) {
+    for (const [token, stats] of processesByToken(tokens, this.reader)) {
       const leader = stats.find((s) => s.pid === s.session);
       if (leader) found.set(token, { pid: leader.pid, pgid: leader.pgrp, startTime: leader.startTime, bootId: this.bootId });
     }
@@ -112,7 +114,7 @@ export class OsProcessControl implements ProcessControl {
 
   sweep(tokens: ReadonlySet<string>): number {
     let killed = 0;
-    for (const stats of processesByToken(tokens).values()) {
+    for (const stats of processesByToken(tokens, this.reader).values()) {
       for (const s of stats) if (trySignal(s.pid, 'SIGKILL')) killed++;
     }
     return killed;
@@ -121,6 +123,16 @@ export class OsProcessControl implements ProcessControl {
 
 function identityOf(r: InstanceRecord): ProcessIdentity | null {
   return r.pid !== null && r.startTime !== null && r.bootId !== null ? { pid: r.pid, startTime: r.startTime, bootId: r.bootId } : null;
+}
+
+/** Whether any process (a zombie included) is in process group `pgid`. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 function trySignal(target: number, signal: NodeJS.Signals): boolean {

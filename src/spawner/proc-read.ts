@@ -8,19 +8,31 @@ export class ProcReader {
   private readonly buffer = Buffer.allocUnsafe(64 * 1024);
 
   read(file: string): string | null {
+    const n = this.readBytes(file);
+    return n < 0 ? null : this.buffer.toString('latin1', 0, n);
+  }
+
+  /**
+   * Reads up to 64 KiB of `file` into `bytes` and returns how many, or -1 when it cannot
+   * be read. The bytes stay valid until the next read.
+   */
+  readBytes(file: string): number {
     let fd: number;
     try {
       fd = openSync(file, 'r');
     } catch {
-      return null;
+      return -1;
     }
     try {
-      const n = readSync(fd, this.buffer, 0, this.buffer.length, 0);
-      return this.buffer.toString('latin1', 0, n);
+      return readSync(fd, this.buffer, 0, this.buffer.length, 0);
     } catch {
-      return null;
+      return -1;
     } finally {
       closeSync(fd);
     }
+  }
+
+  get bytes(): Buffer {
+    return this.buffer;
   }
 }

@@ -23,6 +23,27 @@ export function parseProcStat(pid: number, text: string): ProcStat | null {
   return { pid, state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), startTime };
 }
 
+/**
+ * The session field (field 6) of a /proc/PID/stat line held in `bytes[0..length)`, or -1.
+ * Read from the bytes without making a string: a walk of all /proc reads this for every
+ * process and parses the whole line only for the few in a session it looks for.
+ */
+export function statSession(bytes: Uint8Array, length: number): number {
+  let at = length - 1;
+  while (at >= 0 && bytes[at] !== 0x29 /* ) */) at--;
+  if (at < 0) return -1;
+  // ") S ppid pgrp session": from the state, three spaces on is the session.
+  at += 2;
+  for (let spaces = 0; spaces < 3; at++) {
+    if (at >= length) return -1;
+    if (bytes[at] === 0x20) spaces++;
+  }
+  let session = 0;
+  let digits = 0;
+  for (; at < length && bytes[at]! >= 0x30 && bytes[at]! <= 0x39; at++, digits++) session = session * 10 + bytes[at]! - 0x30;
+  return digits > 0 && bytes[at] === 0x20 ? session : -1;
+}
+
 export function readProcStat(pid: number): ProcStat | null {
   try {
     return parseProcStat(pid, readFileSync(`/proc/${pid}/stat`, 'latin1'));

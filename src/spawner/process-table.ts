@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ProcReader } from './proc-read.js';
-import { isLiveState, listPids, parseProcStat, readProcStat, type ProcStat } from './proc-stat.js';
+import { isLiveState, listPids, parseProcStat, readProcStat, statSession, type ProcStat } from './proc-stat.js';
 
 /**
  * Live processes in the given sessions, found with one walk of /proc. A session id
@@ -11,8 +11,9 @@ export function sessionMembers(sessions: ReadonlyMap<number, number>, reader = n
   const found = new Map<number, ProcStat[]>();
   if (sessions.size === 0) return found;
   for (const pid of listPids()) {
-    const text = reader.read(`/proc/${pid}/stat`);
-    const stat = text === null ? null : parseProcStat(pid, text);
+    const n = reader.readBytes(`/proc/${pid}/stat`);
+    if (n < 0 || !sessions.has(statSession(reader.bytes, n))) continue;
+    const stat = parseProcStat(pid, reader.bytes.toString('latin1', 0, n));
     if (!stat || !isLiveState(stat.state)) continue;
     const minStart = sessions.get(stat.session);
     if (minStart === undefined || stat.startTime < minStart) continue;
@@ -28,22 +29,13 @@ export function sessionMembers(sessions: ReadonlyMap<number, number>, reader = n
  * instance's process even when tend died between spawning it and recording it, and
  * any descendant that left the session. Tokens are random, so a match is ours.
  */
-export function processesByToken(tokens: ReadonlySet<string>): Map<string, ProcStat[]> {
+export function processesByToken(tokens: ReadonlySet<string>, reader = new ProcReader()): Map<string, ProcStat[]> {
   const found = new Map<string, ProcStat[]>();
   if (tokens.size === 0) return found;
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
-    let environ: string;
-    try {
-      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
-    } catch {
-      continue;
-    }
-    const at = environ.indexOf('TEND_INSTANCE_ID=');
-    if (at < 0) continue;
-    const end = environ.indexOf('\0', at);
-    const token = environ.slice(at + 17, end < 0 ? undefined : end);
-    if (!tokens.has(token)) continue;
+    const token = environToken(pid, reader);
+    if (token === null || !tokens.has(token)) continue;
     const stat = readProcStat(pid);
     if (!stat || !isLiveState(stat.state)) continue;
     const list = found.get(token) ?? [];
@@ -51,4 +43,32 @@ export function processesByToken(tokens: ReadonlySet<string>): Map<string, ProcS
     found.set(token, list);
   }
   return found;
+}
+
+const TOKEN_KEY = Buffer.from('\0TEND_INSTANCE_ID=', 'latin1');
+
+/** The TEND_INSTANCE_ID in a process's environment, searched in the bytes (most processes have none). */
+function environToken(pid: number, reader: ProcReader): string | null {
+  const file = `/proc/${pid}/environ`;
+  const n = reader.readBytes(file);
+  if (n <= 0) return null;
+  let bytes = reader.bytes.subarray(0, n);
+  if (n === reader.bytes.length) {
+    // An environment over 64 KiB: read it whole.
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      return null;
+    }
+  }
+  // The variable is either the first one or follows a NUL.
+  let start: number;
+  if (bytes.length >= TOKEN_KEY.length - 1 && bytes.compare(TOKEN_KEY, 1, TOKEN_KEY.length, 0, TOKEN_KEY.length - 1) === 0) start = TOKEN_KEY.length - 1;
+  else {
+    const at = bytes.indexOf(TOKEN_KEY);
+    if (at < 0) return null;
+    start = at + TOKEN_KEY.length;
+  }
+  const end = bytes.indexOf(0, start);
+  return bytes.toString('latin1', start, end < 0 ? bytes.length : end);
 }

@@ -1,6 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { readProcStat } from '../../src/spawner/proc-stat.js';
 import { alive, exited, Project, sleeper, waitFor } from '../helpers/project.js';
 
 const running = async (p: Project, n: number) =>
@@ -21,6 +22,39 @@ t.test('restarts a crashed program at once, with its exit code', async (t) => {
   const row = await waitFor('a restart', async () => (await p.status()).find((r) => r.restarts >= 1 && r.lastExit?.code === 7));
   t.equal(row.reason, 'crash');
   t.match(d.log(), /crashy:0: pid \d+ exited with code 7 -> BACKOFF/);
+});
+
+t.test('a crashed leader\'s leftovers are killed, in its group, in a group of their own and outside its session', async (t) => {
+  // `set -m` gives a job a process group of its own inside the session; setsid takes a
+  // process out of the session. With nothing left in the leader's group, tend skips the walk
+  // of /proc before the restart, and the sweep by instance token after it finds the rest.
+  const cases = [
+    { name: 'one left in the leader\'s group', script: 'sleep 1001 & setsid sleep 1002 & set -m; sleep 1003 & wait', groups: 3, before: true },
+    { name: 'none left in the leader\'s group', script: 'set -m; sleep 1003 & setsid sleep 1002 & wait', groups: 3, before: false },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, async (t) => {
+      const p = new Project(t, `programs:
+  family:
+    command: [bash, -c, '${c.script}']
+    env: { TEND_TEST_MARK: '@MARK@' }
+    restart: { startSeconds: 100ms }
+`);
+      const d = p.daemon();
+      const [row] = await running(p, 1);
+      const n = c.script.split('&').length;
+      const family = await waitFor('bash and its sleeps', () => (p.processes().length === n ? p.processes() : null));
+      t.equal(new Set(family.map((f) => readProcStat(f.pid)?.pgrp)).size, c.groups, 'the process groups the script made');
+      process.kill(row!.pid!, 'SIGKILL');
+      await waitFor('every old process gone', () => family.every((f) => !alive(f.pid)), 5000);
+      const again = await waitFor('the program started again', async () => (await p.status()).find((r) => r.state === 'RUNNING' && r.pid !== row!.pid));
+      await waitFor('the new family', () => p.processes().length === n);
+      t.ok(alive(again.pid!));
+      t.match(d.log(), /family:0: pid \d+ killed by SIGKILL -> BACKOFF/);
+      if (c.before) t.match(d.log(), /family:0: SIGKILL to its process group and session[^]*family:0: pid \d+ killed by SIGKILL/, 'the group member was killed before the exit was recorded');
+      else t.match(d.log(), /killed \d leftover process\(es\) of ended instances, found by their TEND_INSTANCE_ID/, 'the sweep by token found them');
+    });
+  }
 });
 
 t.test('converges a file replaced by rename, and keeps the last valid state while it is broken', async (t) => {
