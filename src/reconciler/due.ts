@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import { cron } from '../state/cron.js';
 import { formatDuration } from '../state/duration.js';
 import type { InstanceRecord } from '../state/records.js';
 import type { ProgramSpec } from '../state/schema.js';
@@ -38,9 +38,9 @@ export function dueRestart(program: ProgramSpec, record: InstanceRecord, obs: Ob
     // Every tick since the later of the start and the arming folds into one restart.
     const since = Math.max(started, record.scheduleArmed.since);
     const options = (at: number) => ({ currentDate: new Date(at), ...(timezone ? { tz: timezone } : {}) });
-    const last = CronExpressionParser.parse(schedule, options(now + 1)).prev().getTime();
+    const last = cron().parse(schedule, options(now + 1)).prev().getTime();
     if (last > since) return { reason: 'schedule', detail: `schedule '${schedule}': tick at ${new Date(last).toISOString()}`, immediate: false };
-    wake(CronExpressionParser.parse(schedule, options(now)).next().getTime());
+    wake(cron().parse(schedule, options(now)).next().getTime());
   }
   if (maxUptime !== null) {
     const limit = maxUptime + jitterOffset(record.token, jitter);

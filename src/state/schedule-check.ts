@@ -1,11 +1,11 @@
-import { CronExpressionParser } from 'cron-parser';
+import { cron } from './cron.js';
 
 /** Why a cron expression is unusable, or null. Five fields, or six with seconds first. */
 export function scheduleProblem(expression: string, timezone: string | null): string | null {
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) return `expected a cron expression of 5 fields (or 6 with seconds), got ${fields}`;
   try {
-    CronExpressionParser.parse(expression, timezone ? { tz: timezone } : {});
+    cron().parse(expression, timezone ? { tz: timezone } : {});
     return null;
   } catch (e) {
     return `not a valid cron expression: ${(e as Error).message}`;
