@@ -1,4 +1,6 @@
-import { watch } from 'chokidar';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
 import { isTendError } from '../state/errors.js';
 import { StateLock } from '../state/lock.js';
 import type { PassResult } from '../reconciler/loop.js';
@@ -44,9 +46,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   }
   const { loop, subscribe } = buildLoop(globals);
   const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals) });
-  // Editors and `git checkout` replace the file by rename; chokidar follows the path, not the inode.
-  const watcher = watch(globals.file, { ignoreInitial: true, persistent: true });
-  watcher.on('all', () => loop.requestPass());
+  const watcher = watchStateFile(globals.file, () => loop.requestPass());
   watcher.on('error', (e) => logLine(`watching ${globals.file}: ${(e as Error).message}`));
   logLine(`tend reconcile: pid ${process.pid}, file ${globals.file}, state ${globals.stateDir}`);
   loop.start();
@@ -72,4 +72,34 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   await new Promise<void>((resolve) => control.close(() => resolve()));
   await lock.release();
   return EXIT.OK;
+}
+
+/**
+ * Calls `onChange` whenever the file may have changed. Editors, git and config tools
+ * replace it by rename, so its directory is watched (a watch on the file itself follows
+ * one inode and was seen to go deaf after some renames), and chokidar's raw events are
+ * used: its 'change' events for a path are dropped for 50 ms after one was emitted, which
+ * loses a second edit made that soon. A symlinked file's target directory is watched too.
+ */
+function watchStateFile(file: string, onChange: () => void): FSWatcher {
+  const targets = new Set([path.resolve(file)]);
+  try {
+    targets.add(realpathSync(file));
+  } catch {
+    // Not there yet: the directory watch sees it appear.
+  }
+  const dirs = new Set([...targets].map((t) => path.dirname(t)));
+  const names = new Set([...targets].map((t) => path.basename(t)));
+  const watcher = watch([...dirs], {
+    ignoreInitial: true,
+    persistent: true,
+    depth: 0,
+    ignored: (p) => !dirs.has(p) && !targets.has(p),
+  });
+  watcher.on('all', onChange);
+  // A raw event names the entry of the watched directory it is about.
+  watcher.on('raw', (_event, name) => {
+    if (names.has(path.basename(String(name)))) onChange();
+  });
+  return watcher;
 }

@@ -73,6 +73,21 @@ t.test('converges a file replaced by rename, and keeps the last valid state whil
   await waitFor('api removed', async () => (await p.status()).length === 1);
 });
 
+t.test('sees every edit, also one made 5 ms after another (renames over the file, one after the other)', async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('web')}`);
+  const d = p.daemon();
+  await running(p, 1);
+  for (let k = 0; k < 5; k++) {
+    // The first edit changes nothing tend acts on (no timer follows it); the second, 5 ms
+    // later, adds a program. A missed event would leave it for the 60 s resync.
+    p.write(`# edit ${k}\nprograms:\n${sleeper('web')}${k > 0 ? sleeper(`api${k - 1}`) : ''}`);
+    await new Promise((r) => setTimeout(r, 5)); // the gap under test, not a synchronisation
+    p.write(`# edit ${k}\nprograms:\n${sleeper('web')}${sleeper(`api${k}`)}`);
+    await waitFor(`api${k} started`, async () => (await p.status()).some((r) => r.name === `api${k}:0` && r.pid !== null), 5000);
+  }
+  t.match(d.log(), /api4:0: started pid/);
+});
+
 t.test('keeps programs running when the daemon ends with SIGTERM, and adopts them after', async (t) => {
   const p = new Project(t, `programs:\n${sleeper('web', '    replicas: 2\n')}`);
   const d1 = p.daemon();
