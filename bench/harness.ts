@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { exited, Project, waitFor } from '../test/helpers/project.js';
 
 export { waitFor };
@@ -29,25 +29,64 @@ export function exists(pid: number): boolean {
 
 /** The process table as the daemon last wrote it (read directly: faster than `tend status`). */
 export function pids(p: Project): Map<string, number | null> {
+  return pidsIn(`${p.stateDir}/instances.json`);
+}
+
+/** Instance name -> pid from a table file shaped like instances.json. */
+export function pidsIn(file: string): Map<string, number | null> {
   try {
-    const t = JSON.parse(readFileSync(`${p.stateDir}/instances.json`, 'utf8')) as { instances: { name: string; pid: number | null }[] };
+    const t = JSON.parse(readFileSync(file, 'utf8')) as { instances: { name: string; pid: number | null }[] };
     return new Map(t.instances.map((i) => [i.name, i.pid]));
   } catch {
     return new Map();
   }
 }
 
-export function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+/**
+ * A process's resident memory split by where it comes from: the pages of the node binary
+ * (code, clean, shared with every other Node process on the host) and anonymous memory
+ * (the heaps: what the process itself costs).
+ */
+export function memoryMb(pid: number): { rss: number; binary: number; anonymous: number } {
+  const binary = realpathSync(process.execPath);
+  let inBinary = false;
+  let rss = 0;
+  let binaryKb = 0;
+  let anonymous = 0;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'latin1').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      inBinary = head[1] === binary;
+      continue;
+    }
+    const field = /^(Rss|Anonymous):\s+(\d+) kB/.exec(line);
+    if (!field) continue;
+    const kb = Number(field[2]);
+    if (field[1] === 'Anonymous') anonymous += kb;
+    else {
+      rss += kb;
+      if (inBinary) binaryKb += kb;
+    }
+  }
+  return { rss: rss / 1024, binary: binaryKb / 1024, anonymous: anonymous / 1024 };
 }
 
-/** CPU time (user + system) a process has used, in ms. */
+/**
+ * CPU time a process has used, in ms, over all its threads (V8's GC helpers included):
+ * the scheduler's exact run time from /proc/PID/task/TID/schedstat. utime/stime in
+ * /proc/PID/stat come in 10 ms ticks and are sampled at the tick, which misjudges a
+ * process that wakes briefly a few times a minute by tens of ms.
+ */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // a thread that just ended
+    }
+  }
+  return ns / 1e6;
 }
 
 export function allRunning(p: Project, n: number): boolean {
@@ -81,4 +120,43 @@ export async function spawnFloor(): Promise<number> {
   child.kill('SIGKILL');
   await exited(child);
   return ms;
+}
+
+/**
+ * What any Node supervisor pays to bring a killed program back, seen by the same observer
+ * as tend's figure: a minimal restarter (spawn; on exit, spawn again and write the pid to a
+ * table file by temp + rename), its child killed with SIGKILL, the replacement's pid read
+ * from its table. No records, no checks: the like-for-like floor for tend's kill figure.
+ */
+export async function restarterFloor(p: Project, kills: number): Promise<number[]> {
+  const table = `${p.dir}/restarter.json`;
+  const script = `
+    const { spawn } = require('node:child_process');
+    const fs = require('node:fs');
+    const start = () => {
+      const child = spawn('sleep', ['100000'], { detached: true, stdio: 'ignore' });
+      fs.writeFileSync(process.argv[1] + '.tmp', JSON.stringify({ instances: [{ name: 'x', pid: child.pid }] }));
+      fs.renameSync(process.argv[1] + '.tmp', process.argv[1]);
+      child.on('exit', start);
+    };
+    start();`;
+  const restarter = spawn(process.execPath, ['-e', script, table], { stdio: 'ignore', env: { ...process.env, TEND_TEST_MARK: p.mark } });
+  const samples: number[] = [];
+  try {
+    await waitFor('first child', () => pidsIn(table).get('x'), 10_000, 5);
+    for (let k = 0; k < kills; k++) {
+      const old = pidsIn(table).get('x')!;
+      const t0 = performance.now();
+      process.kill(old, 'SIGKILL');
+      await waitFor('replacement', () => {
+        const now = pidsIn(table).get('x');
+        return now !== null && now !== undefined && now !== old && exists(now);
+      }, 10_000, 0);
+      samples.push(performance.now() - t0);
+    }
+  } finally {
+    restarter.kill('SIGKILL');
+    await exited(restarter);
+  }
+  return samples;
 }
