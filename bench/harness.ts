@@ -123,6 +123,21 @@ export async function spawnFloor(): Promise<number> {
 }
 
 /**
+ * SIGKILLs the process `name` has in `table`, and times until the table names a live
+ * replacement (polled without pause). Both kill figures, tend's and the reference's, use it.
+ */
+export async function killToReplacement(table: () => Map<string, number | null>, name: string): Promise<number> {
+  const old = table().get(name)!;
+  const t0 = performance.now();
+  process.kill(old, 'SIGKILL');
+  await waitFor('replacement', () => {
+    const now = table().get(name);
+    return now !== null && now !== undefined && now !== old && exists(now);
+  }, 10_000, 0);
+  return performance.now() - t0;
+}
+
+/**
  * What any Node supervisor pays to bring a killed program back, seen by the same observer
  * as tend's figure: a minimal restarter (spawn; on exit, spawn again and write the pid to a
  * table file by temp + rename), its child killed with SIGKILL, the replacement's pid read
@@ -144,16 +159,7 @@ export async function restarterFloor(p: Project, kills: number): Promise<number[
   const samples: number[] = [];
   try {
     await waitFor('first child', () => pidsIn(table).get('x'), 10_000, 5);
-    for (let k = 0; k < kills; k++) {
-      const old = pidsIn(table).get('x')!;
-      const t0 = performance.now();
-      process.kill(old, 'SIGKILL');
-      await waitFor('replacement', () => {
-        const now = pidsIn(table).get('x');
-        return now !== null && now !== undefined && now !== old && exists(now);
-      }, 10_000, 0);
-      samples.push(performance.now() - t0);
-    }
+    for (let k = 0; k < kills; k++) samples.push(await killToReplacement(() => pidsIn(table), 'x'));
   } finally {
     restarter.kill('SIGKILL');
     await exited(restarter);

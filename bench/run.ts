@@ -11,7 +11,7 @@ import { ReconcileLoop } from '../src/reconciler/loop.js';
 import { OsProcessControl } from '../src/spawner/os-process-control.js';
 import { DesiredSource } from '../src/state/desired-source.js';
 import { RecordStore } from '../src/state/records.js';
-import { allRunning, Bench, cpuMs, exists, exit, memoryMb, pids, restarterFloor, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
+import { allRunning, Bench, cpuMs, exists, exit, killToReplacement, memoryMb, pids, restarterFloor, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
 
 interface Figure {
   name: string;
@@ -77,17 +77,7 @@ async function daemonFigures(): Promise<void> {
     await waitFor('settled', () => /s99:0: RUNNING/.test(d.log()) && [...pids(p).keys()].length === N, 10_000);
 
     // kill -9 of one program -> its replacement's pid exists.
-    for (let k = 0; k < 4; k++) {
-      const name = `s${(run * 7 + k * 13) % N}:0`;
-      const old = pids(p).get(name)!;
-      const t1 = performance.now();
-      process.kill(old, 'SIGKILL');
-      await waitFor('replacement', () => {
-        const now = pids(p).get(name);
-        return now !== null && now !== undefined && now !== old && exists(now);
-      }, 10_000, 0);
-      kill.push(performance.now() - t1);
-    }
+    for (let k = 0; k < 4; k++) kill.push(await killToReplacement(() => pids(p), `s${(run * 7 + k * 13) % N}:0`));
     await waitFor('settled after kills', () => (d.log().match(/: RUNNING/g) ?? []).length >= N + 4, 10_000);
 
     // Idle: a burst of work leaves a one-off tail (V8's memory-reducing GC runs ~8-15 s after
