@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadState } from '../state/load.js';
 import { instanceName, logPath } from '../state/schema.js';
@@ -29,7 +29,16 @@ export async function logsCommand(globals: GlobalOptions, names: string[], optio
   const template = options.stderr && program.logs.stderr !== 'stdout' ? program.logs.stderr : program.logs.stdout;
   const files = replicas.map((r) => ({ instance: instanceName(program.name, r), file: logPath(template, program.name, r) }));
   const prefix = (instance: string) => (files.length > 1 ? `${instance} | ` : '');
-  for (const { instance, file } of files) for (const line of lastLines(file, options.lines)) process.stdout.write(prefix(instance) + line + '\n');
+  let missing = 0;
+  for (const { instance, file } of files) {
+    if (!canRead(file)) {
+      missing++;
+      process.stderr.write(`tend: ${instance}: cannot read its log ${file} (${readError(file)})\n`);
+      continue;
+    }
+    for (const line of lastLines(file, options.lines)) process.stdout.write(prefix(instance) + line + '\n');
+  }
+  if (missing === files.length && !options.follow) return EXIT.FAILURE;
   if (!options.follow) return EXIT.OK;
   const followers = files.map(({ instance, file }) => new Follower(file, (line) => process.stdout.write(prefix(instance) + line + '\n')));
   await new Promise<void>((resolve) => {
@@ -64,8 +73,13 @@ export async function eventsCommand(globals: GlobalOptions, names: string[], opt
   let all: string[] = [];
   try {
     all = readFileSync(file, 'utf8').split('\n').filter(wanted);
-  } catch {
-    // No events yet.
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // No events file in a state directory that exists: nothing happened yet. Anything else is an error.
+    if (code !== 'ENOENT' || !existsSync(globals.stateDir)) {
+      process.stderr.write(`tend: cannot read ${file} (${code ?? e})${code === 'ENOENT' ? `: no state directory; is ${globals.file} the right file?` : ''}\n`);
+      if (!options.follow) return EXIT.FAILURE;
+    }
   }
   for (const line of all.slice(-options.lines)) show(line);
   if (!options.follow) return EXIT.OK;
@@ -76,4 +90,17 @@ export async function eventsCommand(globals: GlobalOptions, names: string[], opt
     process.once('SIGTERM', () => (clearInterval(timer), resolve()));
   });
   return EXIT.OK;
+}
+
+function canRead(file: string): boolean {
+  return readError(file) === null;
+}
+
+function readError(file: string): string | null {
+  try {
+    accessSync(file, constants.R_OK);
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? String(e);
+  }
 }

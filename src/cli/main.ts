@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../state/duration.js';
 import { isTendError } from '../state/errors.js';
+import { closest } from '../state/did-you-mean.js';
 import { resolveGlobals } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
@@ -99,10 +100,14 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./inspect.js')).pidCommand(globals, rest, values.json ?? false);
     case 'signal':
       return (await import('./inspect.js')).signalCommand(globals, rest, values.json ?? false);
-    default:
-      throw usage(`unknown command '${command}'`);
+    default: {
+      const hint = closest(command, COMMANDS);
+      throw usage(`unknown command '${command}'${hint ? `; did you mean '${hint}'?` : ''}`);
+    }
   }
 }
+
+const COMMANDS = ['reconcile', 'status', 'validate', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
 
 function usage(message: string): UsageError {
   return new UsageError(message);

@@ -9,17 +9,24 @@ import { EXIT } from './exit-codes.js';
 
 /** Reads the table and /proc (never the lock: status works while a daemon runs). */
 export function collectStatus(globals: GlobalOptions): InstanceStatus[] {
+  return collect(globals).rows;
+}
+
+function collect(globals: GlobalOptions): { rows: InstanceStatus[]; unreadable: boolean } {
   let desired: DesiredState | null = null;
+  let unreadable = false;
   try {
     desired = loadState(globals.file, globals.stateDir).desired;
   } catch (e) {
     if (!isTendError(e)) throw e;
-    process.stderr.write(`tend: ${globals.file} is not usable (${e.message.split('\n')[0]}); showing the process table only\n`);
+    unreadable = isTendError(e, 'STATE_FILE_UNREADABLE');
+    const why = unreadable ? e.message : `${globals.file} is invalid (${e.message.split('\n')[0]})`;
+    process.stderr.write(`tend: ${why}; showing the process table only\n`);
   }
   const records = new RecordStore(globals.stateDir).load();
   const seen = new OsProcessControl().observe(records.values());
   const alive = new Map([...seen].map(([name, o]) => [name, o.alive]));
-  return statusRows(desired, records, alive, Date.now());
+  return { rows: statusRows(desired, records, alive, Date.now()), unreadable };
 }
 
 /** Keeps rows named `web` (every replica) or `web:1`; returns the names that matched nothing. */
@@ -30,12 +37,13 @@ export function filterRows(rows: InstanceStatus[], names: string[]): { rows: Ins
 }
 
 export function statusCommand(globals: GlobalOptions, names: string[], json: boolean): number {
-  const all = collectStatus(globals);
+  const { rows: all, unreadable } = collect(globals);
   const { rows, unknown } = filterRows(all, names);
   for (const n of unknown) process.stderr.write(`${n}: ERROR (no such program)\n`);
   if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-  else process.stdout.write(renderTable(rows));
-  if (unknown.length > 0) return EXIT.INVALID;
+  else if (!unreadable || rows.length > 0) process.stdout.write(renderTable(rows));
+  // No file at all is an error (a wrong -f, a wrong directory), not "no programs".
+  if (unknown.length > 0 || unreadable) return EXIT.INVALID;
   return rows.every(isSettled) ? EXIT.OK : EXIT.NOT_RUNNING;
 }
 

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { editProgramFields, unwritableReason, writeFileAtomic, type FieldEdit } from '../state/edit.js';
-import { formatProblem, isTendError } from '../state/errors.js';
+import { formatProblem, isTendError, TendError } from '../state/errors.js';
+import { EditLock } from '../state/lock.js';
+import { RecordStore, type RecordTable } from '../state/records.js';
+import type { InstanceStatus } from '../reconciler/status.js';
+import { collectStatus } from './status.js';
 import { loadStateText } from '../state/load.js';
 import { RestartRequests } from '../state/restart-requests.js';
 import { parseInstanceName, type DesiredState } from '../state/schema.js';
@@ -35,40 +39,17 @@ const DONE: Record<Verb, string> = { start: 'started', stop: 'stopped', restart:
  */
 export async function verbCommand(globals: GlobalOptions, verb: Verb, names: string[], options: VerbOptions): Promise<number> {
   if (names.length === 0) throw new UsageError(`tend ${verb} needs a NAME (a program, an instance such as web:1, or all)`);
-  const text = readFileSync(globals.file, 'utf8');
-  let desired: DesiredState;
+  // Read, edit and write under the edit lock: two verbs at once must not write over each other.
+  // A file this user cannot write needs no lock: the edit is refused with what to change instead.
+  const lock = unwritableReason(globals.file) === null ? await EditLock.acquire(globals.stateDir, globals.file) : null;
+  let edit: EditOutcome;
   try {
-    desired = loadStateText(text, globals.file, globals.stateDir).desired;
-  } catch (e) {
-    if (!isTendError(e, 'INVALID_STATE_FILE')) throw e;
-    process.stderr.write(`${e.problems.map(formatProblem).join('\n')}\ntend: ${globals.file} is invalid; fix it before tend ${verb} can edit it\n`);
-    return EXIT.INVALID;
+    edit = editFile(globals, verb, names);
+  } finally {
+    await lock?.release();
   }
-  const targets = resolveTargets(desired, verb, names);
-
-  const edits: FieldEdit[] = [];
-  for (const t of targets.filter((t) => !t.error && !t.instance)) {
-    const spec = desired.programs.get(t.program)!;
-    if (verb === 'stop' && spec.state !== 'stopped') edits.push({ program: t.program, field: 'state', value: 'stopped' });
-    if (verb !== 'stop' && spec.state !== 'running') edits.push({ program: t.program, field: 'state', value: 'running' });
-    if (verb === 'restart') edits.push({ program: t.program, field: 'generation', value: spec.generation + 1 });
-  }
-  const edited = edits.length > 0 ? editProgramFields(text, edits) : text;
-  const fields = edits.map((e) => `programs.${e.program}.${e.field}: ${e.value}`);
-  if (edited !== text) {
-    const why = unwritableReason(globals.file);
-    if (why) {
-      process.stderr.write(
-        `tend: ${globals.file} is not writable (${why}); it may be a read-only checkout of a config repository.\n` +
-          `Make the same change where the file comes from (commit and push), and tend applies it on the next pull:\n` +
-          fields.map((f) => `  ${f}\n`).join(''),
-      );
-      return EXIT.READ_ONLY;
-    }
-    writeFileAtomic(globals.file, edited);
-  }
-  const instances = targets.filter((t) => !t.error && t.instance).map((t) => t.instance!);
-  if (instances.length > 0) new RestartRequests(globals.stateDir).bump(instances);
+  if ('exit' in edit) return edit.exit;
+  const { targets, wanted } = edit;
 
   const results = new Map<string, string | null>();
   if (options.wait && targets.some((t) => !t.error)) {
@@ -77,10 +58,14 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
       process.stderr.write(`tend: the edit is made, but ${outcome.message}\n`);
       return EXIT.LOCKED;
     }
-    for (const t of targets) {
+    // Say what is true of each target now, not what was hoped for.
+    const rows = collectStatus(globals);
+    const records = new RecordStore(globals.stateDir).load();
+    for (const t of targets.filter((t) => !t.error)) {
       const prefix = t.instance ? `${t.instance}: ` : `${t.program}:`;
       const problem = outcome.problems.find((p) => p.startsWith(prefix));
-      results.set(t.name, problem ? problem.replace(/^[^ ]+: /, '') : null);
+      const shortfall = checkOutcome(verb, t, wanted, rows, records);
+      results.set(t.name, shortfall === null ? null : problem ? problem.replace(/^[^ ]+: /, '') : shortfall);
     }
   }
   const lines = targets.map((t) => {
@@ -91,6 +76,87 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
   if (options.json) process.stdout.write(JSON.stringify(lines, null, 2) + '\n');
   else for (const l of lines) process.stdout.write(l.error ? `${l.name}: ERROR (${l.error})\n` : `${l.name}: ${l.result}\n`);
   return lines.some((l) => l.error) ? (targets.some((t) => t.error) ? EXIT.INVALID : EXIT.NOT_CONVERGED) : EXIT.OK;
+}
+
+type EditOutcome = { exit: number } | { targets: Target[]; wanted: Wanted };
+
+/** What the edit asked for: each program's generation and each instance's restart count. */
+interface Wanted {
+  generations: Map<string, number>;
+  instanceRestarts: Map<string, number>;
+}
+
+/** The read-edit-write of state.yaml (and of restart requests), made under the edit lock. */
+function editFile(globals: GlobalOptions, verb: Verb, names: string[]): EditOutcome {
+  const bytes = readStateFile(globals.file);
+  let desired: DesiredState;
+  try {
+    desired = loadStateText(bytes, globals.file, globals.stateDir).desired;
+  } catch (e) {
+    if (!isTendError(e, 'INVALID_STATE_FILE')) throw e;
+    process.stderr.write(`${e.problems.map(formatProblem).join('\n')}\ntend: ${globals.file} is invalid; fix it before tend ${verb} can edit it\n`);
+    return { exit: EXIT.INVALID };
+  }
+  const text = bytes.toString('utf8'); // valid UTF-8: validation checked it
+  const targets = resolveTargets(desired, verb, names);
+  const generations = new Map([...desired.programs.values()].map((p) => [p.name, p.generation]));
+
+  const edits: FieldEdit[] = [];
+  for (const t of targets.filter((t) => !t.error && !t.instance)) {
+    const spec = desired.programs.get(t.program)!;
+    if (verb === 'stop' && spec.state !== 'stopped') edits.push({ program: t.program, field: 'state', value: 'stopped' });
+    if (verb !== 'stop' && spec.state !== 'running') edits.push({ program: t.program, field: 'state', value: 'running' });
+    if (verb === 'restart') {
+      edits.push({ program: t.program, field: 'generation', value: spec.generation + 1 });
+      generations.set(t.program, spec.generation + 1);
+    }
+  }
+  const edited = edits.length > 0 ? editProgramFields(text, edits) : text;
+  if (edited !== text) {
+    const why = unwritableReason(globals.file);
+    if (why) {
+      process.stderr.write(
+        `tend: ${globals.file} is not writable (${why}); it may be a read-only checkout of a config repository.\n` +
+          `Make the same change where the file comes from (commit and push), and tend applies it on the next pull:\n` +
+          edits.map((e) => `  programs.${e.program}.${e.field}: ${e.value}\n`).join(''),
+      );
+      return { exit: EXIT.READ_ONLY };
+    }
+    writeFileAtomic(globals.file, edited);
+    // Another writer (an editor) may have replaced the file meanwhile: check the edit is there.
+    const after = loadStateText(readStateFile(globals.file), globals.file, globals.stateDir).desired;
+    const lost = edits.filter((e) => after.programs.get(e.program)?.[e.field as 'state' | 'generation'] !== e.value);
+    if (lost.length > 0) throw new Error(`${globals.file} was changed by someone else while tend edited it; ${lost.map((e) => `programs.${e.program}.${e.field}`).join(', ')} did not stay. Try again.`);
+  }
+  const instances = targets.filter((t) => !t.error && t.instance).map((t) => t.instance!);
+  const instanceRestarts = instances.length > 0 ? new RestartRequests(globals.stateDir).bump(instances) : new Map<string, number>();
+  return { targets, wanted: { generations, instanceRestarts } };
+}
+
+function readStateFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new TendError('STATE_FILE_UNREADABLE', `${file}: cannot read the desired state (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+}
+
+/** Why a target is not where the verb wanted it, or null when it is. */
+function checkOutcome(verb: Verb, t: Target, wanted: Wanted, rows: InstanceStatus[], records: RecordTable): string | null {
+  const mine = rows.filter((r) => (t.instance ? r.name === t.instance : r.program === t.program && r.desired !== 'removed'));
+  for (const r of mine) {
+    if (verb === 'stop') {
+      if (r.pid !== null) return `${r.name} is ${r.state} with pid ${r.pid}`;
+      continue;
+    }
+    if (r.state !== 'RUNNING') return `${r.name} is ${r.state}${r.reason ? ` (${r.reason})` : ''}`;
+    if (verb !== 'restart') continue;
+    const record = records.get(r.name);
+    if (t.instance ? (record?.restartRequest ?? 0) < (wanted.instanceRestarts.get(r.name) ?? 0) : r.generation !== wanted.generations.get(t.program)) {
+      return `${r.name} was not restarted yet`;
+    }
+  }
+  return null;
 }
 
 function resolveTargets(desired: DesiredState, verb: Verb, names: string[]): Target[] {

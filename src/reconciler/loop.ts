@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { DesiredRead } from '../state/desired-source.js';
 import { formatProblem } from '../state/errors.js';
 import type { TendEvent } from '../state/events.js';
@@ -17,7 +18,7 @@ export interface Clock {
 }
 
 export interface LoopDeps {
-  desired: { read(): DesiredRead };
+  desired: { read(now: number): DesiredRead };
   store: { load(): RecordTable; save(table: RecordTable): boolean };
   control: ProcessControl;
   clock: Clock;
@@ -260,9 +261,18 @@ export class ReconcileLoop {
   }
 
   private async runRounds(): Promise<PassResult> {
-    const { desired, fileProblems } = this.deps.desired.read();
+    const read = this.deps.desired.read(this.deps.clock.now());
+    const { desired, fileProblems, recheckAt } = read;
     const problems = fileProblems.map(formatProblem);
-    if (!desired) return emptyResult(problems);
+    // What the daemon log says of the file also goes to the events, where `tend events` shows it.
+    if (read.changed) {
+      for (const p of fileProblems) this.emit(path.basename(p.file), 'file-invalid', 'file-invalid', null, formatProblem(p));
+      for (const p of read.programProblems) this.emit(p.program ?? '', 'config-error', 'config-error', null, `${formatProblem(p)}; the program is left as it is`);
+    }
+    if (!desired) {
+      this.schedule(recheckAt);
+      return emptyResult(problems, recheckAt);
+    }
     this.desired = desired;
     const effective = this.stopEverything ? allStopped(desired) : desired;
     // --once has no sampling timer: it samples every limited instance once, here.
@@ -274,9 +284,11 @@ export class ReconcileLoop {
       this.recoverInterruptedSpawns();
       const observed = this.observe();
       const decided = plan({ desired: effective, actual: { records: this.records, observed }, now });
-      const judge = (seen: Map<string, Observation>, idle: boolean, wakeAt: number | null): PassResult => {
+      // A file still being written is not acted on yet: the pass looks again when it is still.
+      const judge = (seen: Map<string, Observation>, idle: boolean, wake: number | null): PassResult => {
         const c = convergence(effective, this.records, seen, this.deps.clock.now());
-        return { ...c, converged: c.converged && problems.length === 0, actions: all, idle, wakeAt, fileProblems: problems };
+        const wakeAt = recheckAt === null ? wake : wake === null ? recheckAt : Math.min(wake, recheckAt);
+        return { ...c, converged: c.converged && problems.length === 0 && recheckAt === null, moving: c.moving || recheckAt !== null, actions: all, idle, wakeAt, fileProblems: problems };
       };
       if (decided.actions.length === 0) {
         result = judge(observed, true, decided.wakeAt);
@@ -431,6 +443,6 @@ function allStopped(desired: DesiredState): DesiredState {
   return { ...desired, programs };
 }
 
-function emptyResult(problems: string[]): PassResult {
-  return { converged: false, moving: false, problems, actions: [], idle: true, wakeAt: null, fileProblems: problems };
+function emptyResult(problems: string[], recheckAt: number | null = null): PassResult {
+  return { converged: false, moving: recheckAt !== null, problems, actions: [], idle: true, wakeAt: recheckAt, fileProblems: problems };
 }

@@ -189,7 +189,8 @@ function exited(program: ProgramSpec, record: InstanceRecord, exit: ExitInfo, no
   const counts = { failures, startFailures, reason };
   if (!wantRunning) return { ...base, ...counts, to: 'STOPPED' };
   if (!shouldRestart(program, exit)) return { ...base, ...counts, to: 'EXITED' };
-  if (early && startFailures >= restart.maxRetries) return { ...base, ...counts, to: 'FATAL' };
+  // Supervisor's startretries: the first attempt plus maxRetries retries, then FATAL.
+  if (early && startFailures > restart.maxRetries) return { ...base, ...counts, to: 'FATAL' };
   return { ...base, ...counts, to: 'BACKOFF', backoffUntil: Math.max(now, exit.at + backoffDelay(failures, restart.backoff)) };
 }
 

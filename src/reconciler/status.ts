@@ -29,7 +29,9 @@ export function statusRows(desired: DesiredState | null, records: ReadonlyMap<st
   for (const program of desired?.programs.values() ?? []) {
     for (let i = 0; i < program.replicas; i++) {
       const name = instanceName(program.name, i);
-      rows.set(name, row(name, records.get(name), alive.get(name) ?? false, program.state, now, program.generation));
+      const shown = row(name, records.get(name), alive.get(name) ?? false, program.state, now, program.generation);
+      // A program tend cannot run says why here, not only in the daemon's log.
+      rows.set(name, program.configError ? { ...shown, reason: 'config-error', detail: program.configError } : shown);
     }
   }
   for (const r of records.values()) {

@@ -1,28 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { TendError } from '../state/errors.js';
-
-export interface UserInfo {
-  name: string;
-  uid: number;
-  gid: number;
-  home: string;
-}
-
-/** Looks a user up by name or numeric id in /etc/passwd. */
-export function lookupUser(nameOrId: string, passwd = '/etc/passwd'): UserInfo | null {
-  let text: string;
-  try {
-    text = readFileSync(passwd, 'utf8');
-  } catch {
-    return null;
-  }
-  for (const line of text.split('\n')) {
-    const [name, , uid, gid, , home] = line.split(':');
-    if (name === undefined || uid === undefined || gid === undefined) continue;
-    if (name === nameOrId || uid === nameOrId) return { name, uid: Number(uid), gid: Number(gid), home: home ?? '/' };
-  }
-  return null;
-}
+import { lookupUser, type UserInfo } from '../state/passwd.js';
 
 /**
  * The uid/gid to spawn with for `user:`, or null when no switch is needed.

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { formatProblem, isTendError, type Problem } from './errors.js';
 import { loadStateText } from './load.js';
 import { RestartRequests } from './restart-requests.js';
@@ -13,16 +13,38 @@ export interface DesiredRead {
   programProblems: Problem[];
   /** The file's text differs from the last read. */
   changed: boolean;
+  /** The file is changing: it is not acted on until it has been still; look again then. */
+  recheckAt: number | null;
 }
 
 /**
- * Reads state.yaml on every pass (level-triggered) but parses it only when its text
- * changed, so a pass with nothing to do stays cheap. A broken file keeps the last
+ * How long a changed file must stay the same (content, size, mtime, inode) before it is
+ * acted on. An in-place save (`cat > state.yaml`, `cp`, editors that truncate and
+ * rewrite) can be read empty or cut after a valid prefix; a prefix that parses would
+ * stop programs. A file whose mtime is already this old is taken at once.
+ */
+export const STABLE_MS = 30;
+/** A changed file that does not end with a newline (the usual shape of a cut) must stay still longer. */
+export const STABLE_UNTERMINATED_MS = 300;
+
+interface Candidate {
+  key: string;
+  bytes: Buffer | null;
+  since: number;
+}
+
+/**
+ * Reads state.yaml on every pass (level-triggered) but parses it only when its bytes
+ * changed, and only once they have been still for STABLE_MS, so a pass with nothing to do
+ * stays cheap and a half-written file is never acted on. A broken file keeps the last
  * valid desired state in force.
  */
 export class DesiredSource {
-  private lastText: string | null = null;
-  private current: DesiredRead = { desired: null, fileProblems: [], programProblems: [], changed: false };
+  private lastKey: string | null = null;
+  private lastBytes: Buffer | null = null;
+  private candidate: Candidate | null = null;
+  private current: DesiredRead = { desired: null, fileProblems: [], programProblems: [], changed: false, recheckAt: null };
+  private readonly requests: RestartRequests;
 
   constructor(
     readonly file: string,
@@ -32,37 +54,65 @@ export class DesiredSource {
     this.requests = new RestartRequests(stateDir);
   }
 
-  private readonly requests: RestartRequests;
-
-  read(): DesiredRead {
-    const read = this.readFile();
+  /** `now` is the clock's (epoch ms), compared with the file's mtime. */
+  read(now: number): DesiredRead {
+    const read = this.readFile(now);
     if (!read.desired) return read;
     return { ...read, desired: { ...read.desired, instanceRestarts: this.requests.load() } };
   }
 
-  private readFile(): DesiredRead {
-    let text: string;
+  private readFile(now: number): DesiredRead {
+    const seen = this.look();
+    const same = seen.key === this.lastKey && (seen.bytes === null ? this.lastBytes === null : this.lastBytes !== null && seen.bytes.equals(this.lastBytes));
+    if (same) {
+      this.candidate = null;
+      return { ...this.current, changed: false, recheckAt: null };
+    }
+    const c = this.candidate;
+    if (!c || c.key !== seen.key || !equalBytes(c.bytes, seen.bytes)) this.candidate = { ...seen, since: now };
+    const since = this.candidate!.since;
+    const window = seen.bytes !== null && seen.bytes.length > 0 && seen.bytes[seen.bytes.length - 1] !== 0x0a ? STABLE_UNTERMINATED_MS : STABLE_MS;
+    const stillSince = Math.min(since, seen.mtimeMs ?? since);
+    if (now - stillSince < window) return { ...this.current, changed: false, recheckAt: stillSince + window };
+    this.candidate = null;
+    this.lastKey = seen.key;
+    this.lastBytes = seen.bytes;
+    return this.apply(seen);
+  }
+
+  /** The file's identity and bytes now (stat first: a change after it shows at the next look). */
+  private look(): { key: string; bytes: Buffer | null; mtimeMs: number | null; error?: string } {
     try {
-      text = readFileSync(this.file, 'utf8');
+      const st = statSync(this.file, { bigint: true });
+      const bytes = readFileSync(this.file);
+      return { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`, bytes, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
     } catch (e) {
-      const problem: Problem = { file: this.file, line: 0, col: 0, path: '', message: `cannot read the desired state (${(e as NodeJS.ErrnoException).code ?? e})` };
-      if (this.lastText !== '\0unreadable') this.onProblem(`${this.file}: ${problem.message}; the last valid desired state stays in force`);
-      this.lastText = '\0unreadable';
-      this.current = { ...this.current, fileProblems: [problem], changed: false };
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      return { key: `unreadable:${code}`, bytes: null, mtimeMs: null, error: code };
+    }
+  }
+
+  private apply(seen: { bytes: Buffer | null; error?: string }): DesiredRead {
+    if (seen.bytes === null) {
+      const problem: Problem = { file: this.file, line: 0, col: 0, path: '', message: `cannot read the desired state (${seen.error})` };
+      this.onProblem(`${this.file}: ${problem.message}; the last valid desired state stays in force`);
+      this.current = { ...this.current, fileProblems: [problem], changed: false, recheckAt: null };
       return this.current;
     }
-    if (text === this.lastText) return { ...this.current, changed: false };
-    this.lastText = text;
     try {
-      const { desired, programProblems } = loadStateText(text, this.file, this.stateDir);
-      for (const p of programProblems) this.onProblem(`${formatProblem(p)}; program '${p.path.split('.')[1]}' is left as it is`);
-      this.current = { desired, fileProblems: [], programProblems, changed: true };
+      const { desired, programProblems } = loadStateText(seen.bytes, this.file, this.stateDir);
+      for (const p of programProblems) this.onProblem(`${formatProblem(p)}; program '${p.program}' is left as it is`);
+      this.current = { desired, fileProblems: [], programProblems, changed: true, recheckAt: null };
     } catch (e) {
       if (!isTendError(e, 'INVALID_STATE_FILE')) throw e;
       for (const p of e.problems) this.onProblem(formatProblem(p));
       this.onProblem(this.current.desired ? 'the file is invalid; the last valid desired state stays in force' : 'the file is invalid; nothing was started or stopped');
-      this.current = { ...this.current, fileProblems: e.problems, changed: true };
+      this.current = { ...this.current, fileProblems: e.problems, changed: true, recheckAt: null };
     }
     return this.current;
   }
+}
+
+function equalBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b);
 }

@@ -1,4 +1,4 @@
-import { constants, accessSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { constants, accessSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { TendError } from './errors.js';
@@ -18,7 +18,7 @@ export interface FieldEdit {
  * The text is parsed once for all the edits.
  */
 export function editProgramFields(text: string, edits: FieldEdit[]): string {
-  const doc = parseDocument(text, { keepSourceTokens: true });
+  const doc = parseDocument(text, { keepSourceTokens: true, uniqueKeys: false });
   if (doc.errors.length > 0) throw new TendError('INVALID_STATE_FILE', `cannot edit an invalid file: ${doc.errors[0]!.message.split('\n')[0]}`);
   const programs = doc.get('programs', true);
   const splices: { at: number; end: number; text: string }[] = [];
@@ -62,7 +62,7 @@ export function setProgramField(text: string, program: string, field: string, va
 
 /** The current whole-number value of `programs.NAME.FIELD`, or `fallback` when absent. */
 export function readProgramNumber(text: string, program: string, field: string, fallback: number): number {
-  const value = parseDocument(text).getIn(['programs', program, field]);
+  const value = parseDocument(text, { uniqueKeys: false }).getIn(['programs', program, field]);
   return typeof value === 'number' ? value : fallback;
 }
 
@@ -77,10 +77,15 @@ export function unwritableReason(file: string): string | null {
   }
 }
 
-/** Replaces the file by temp + rename in its own directory, keeping its mode. */
+/** Replaces the file by temp + rename in its own directory, keeping its mode; no temp file is left on failure. */
 export function writeFileAtomic(file: string, text: string): void {
   const mode = statSync(file).mode & 0o7777;
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  writeFileSync(temp, text, { mode });
-  renameSync(temp, file);
+  try {
+    writeFileSync(temp, text, { mode });
+    renameSync(temp, file);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw e;
+  }
 }

@@ -1,6 +1,6 @@
 /** What went wrong, for callers and tests to branch on (never on the message text). */
 export type TendErrorCode =
-  | 'INVALID_STATE_FILE' // state.yaml failed validation; `details` holds every problem
+  | 'INVALID_STATE_FILE' // state.yaml failed validation; `problems` holds every one
   | 'STATE_FILE_UNREADABLE'
   | 'STATE_DIR_CORRUPT' // the persisted process table could not be read
   | 'LOCKED' // another actor holds the state directory
@@ -18,6 +18,8 @@ export interface Problem {
   /** Dotted path of the field, e.g. `programs.web.replicas`; empty for syntax errors. */
   path: string;
   message: string;
+  /** The program a per-program problem concerns (names may contain dots: never split `path`). */
+  program?: string;
 }
 
 export function formatProblem(p: Problem): string {

@@ -33,7 +33,7 @@ export class EventLog {
     private readonly keep = 3,
   ) {
     this.file = path.join(stateDir, 'events.jsonl');
-    mkdirSync(stateDir, { recursive: true });
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.size = existsSync(this.file) ? statSync(this.file).size : 0;
   }
 
@@ -46,7 +46,7 @@ export class EventLog {
       renameSync(this.file, `${this.file}.1`);
       this.size = 0;
     }
-    appendFileSync(this.file, line);
+    appendFileSync(this.file, line, { mode: 0o600 });
     this.size += Buffer.byteLength(line);
   }
 }

@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatProblem, TendError, type Problem } from './errors.js';
+import { lookupUser } from './passwd.js';
 import type { DesiredState, ProgramSpec } from './schema.js';
 import { validateState } from './validate.js';
 
@@ -11,38 +12,61 @@ export interface LoadResult {
 }
 
 /**
- * Reads and validates state.yaml, then checks what needs the file system
- * (the command exists and is executable). Throws INVALID_STATE_FILE with every problem.
+ * Reads and validates state.yaml, then checks what needs the host (the command exists and
+ * is executable, cwd is a directory, the user exists). Throws INVALID_STATE_FILE with every
+ * problem, the host checks of the programs that validated included: one round, not two.
  */
 export function loadState(file: string, stateDir: string): LoadResult {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new TendError('STATE_FILE_UNREADABLE', `${file}: cannot read the desired state (${code ?? String(cause)})`, { cause });
   }
-  return loadStateText(text, file, stateDir);
+  return loadStateText(bytes, file, stateDir);
 }
 
-export function loadStateText(text: string, file: string, stateDir: string): LoadResult {
-  const result = validateState(text, { file, stateDir });
+export function loadStateText(input: string | Uint8Array, file: string, stateDir: string): LoadResult {
+  const result = validateState(input, { file, stateDir });
   if (!result.ok) {
-    throw new TendError('INVALID_STATE_FILE', result.problems.map(formatProblem).join('\n'), { problems: result.problems });
+    const problems = [...result.problems, ...hostProblems(result.partial?.values() ?? [], file).map((p) => p.problem)];
+    throw new TendError('INVALID_STATE_FILE', problems.map(formatProblem).join('\n'), { problems });
   }
-  const programProblems: Problem[] = [];
+  const programs = new Map(result.desired.programs);
+  const programProblems = [...result.programProblems];
+  for (const { spec, problem } of hostProblems(programs.values(), file)) {
+    // A new object, not a mutation: the validated spec stays as validation made it.
+    programs.set(spec.name, { ...spec, configError: problem.message });
+    programProblems.push(problem);
+  }
+  return { desired: { ...result.desired, programs }, programProblems };
+}
+
+/** The host checks of every program that has no problem yet. */
+function hostProblems(specs: Iterable<ProgramSpec>, file: string): { spec: ProgramSpec; problem: Problem }[] {
+  const out: { spec: ProgramSpec; problem: Problem }[] = [];
   // Many programs run the same binary from the same place: look each up once per load.
-  const seen = new Map<string, string | null>();
-  for (const spec of result.desired.programs.values()) {
-    const key = JSON.stringify([spec.process.command[0], spec.process.cwd, spec.process.env.PATH ?? null]);
-    const error = seen.has(key) ? seen.get(key)! : checkCommand(spec);
-    seen.set(key, error);
-    if (error) {
-      spec.configError = error;
-      programProblems.push({ file: path.basename(file), ...spec.commandAt, path: `programs.${spec.name}.command`, message: error });
+  const seen = new Map<string, ReturnType<typeof hostProblem>>();
+  for (const spec of specs) {
+    if (spec.configError) continue;
+    const key = JSON.stringify([spec.process.command[0], spec.process.cwd, spec.process.env.PATH ?? null, spec.process.user]);
+    const found = seen.has(key) ? seen.get(key)! : hostProblem(spec);
+    seen.set(key, found);
+    if (found) {
+      const at = found.field === 'command' ? spec.commandAt : (spec.fieldsAt?.[found.field] ?? spec.commandAt);
+      out.push({ spec, problem: { file: path.basename(file), ...at, path: `programs.${spec.name}.${found.field}`, message: found.message, program: spec.name } });
     }
   }
-  return { desired: result.desired, programProblems };
+  return out;
+}
+
+function hostProblem(spec: ProgramSpec): { field: 'command' | 'cwd' | 'user'; message: string } | null {
+  const { user } = spec.process;
+  if (user !== null && !lookupUser(user)) return { field: 'user', message: `user '${user}' does not exist on this host (not in /etc/passwd)` };
+  const error = checkCommand(spec);
+  if (error === null) return null;
+  return { field: error.startsWith('cwd ') ? 'cwd' : 'command', message: error };
 }
 
 /** Finds why `command[0]` could not be run, or returns null when it can. */

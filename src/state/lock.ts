@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { TendError } from './errors.js';
+import { ensurePrivateDir, writePrivateFile } from './private-files.js';
 
 export type LockRole = 'daemon' | 'once' | 'command';
 
@@ -14,34 +15,55 @@ export interface LockHolder {
 }
 
 /**
- * One actor per state directory. The lock is an abstract Unix socket named after the
- * directory's real path: the kernel releases it the instant its holder dies, so it can
- * never go stale and needs no cleanup (unlike a pid file). lock.json only says who holds it.
+ * The name of an abstract Unix socket that only users who can read the state directory
+ * can compute: a hash of a random secret kept in that 0700 directory and of `what`.
+ * The kernel releases such a socket the instant its holder dies, so a lock never goes
+ * stale; and another local user cannot bind the name first, since it cannot know it.
  */
+function socketName(stateDir: string, what: string): string {
+  const file = path.join(stateDir, 'lock.secret');
+  let secret: string;
+  try {
+    secret = readFileSync(file, 'utf8');
+  } catch {
+    // First use: create it whole (a private temp file linked into place, so two tends racing
+    // here never read a half-written secret); the loser of the race reads the winner's.
+    writePrivateFile(file, randomBytes(32).toString('hex'), { exclusive: true });
+    secret = readFileSync(file, 'utf8');
+  }
+  return `\0tend-${createHash('sha256').update(`${secret}\0${what}`).digest('hex').slice(0, 40)}`;
+}
+
+async function bind(name: string): Promise<net.Server | null> {
+  const server = net.createServer((socket) => socket.destroy());
+  const bound = await new Promise<boolean>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(false) : reject(e)));
+    server.listen(name, () => resolve(true));
+  });
+  if (!bound) return null;
+  server.unref();
+  return server;
+}
+
+/** One actor per state directory (the daemon, one `--once`, or one command). lock.json only says who holds it. */
 export class StateLock {
   private constructor(
     private readonly server: net.Server,
     private readonly infoFile: string,
   ) {}
 
-  static async acquire(stateDir: string, role: LockRole): Promise<StateLock> {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  static async acquire(stateDir: string, role: LockRole, warn: (line: string) => void = () => {}): Promise<StateLock> {
+    ensurePrivateDir(stateDir, warn);
     const real = realpathSync(stateDir);
-    const name = `\0tend-lock-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`;
     const infoFile = path.join(stateDir, 'lock.json');
-    const server = net.createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EADDRINUSE') return reject(e);
-        const holder = readHolder(infoFile);
-        const who = holder ? `tend ${holder.role === 'daemon' ? 'reconcile' : holder.command} (pid ${holder.pid}) since ${holder.since}` : 'another tend';
-        reject(Object.assign(new TendError('LOCKED', `${real} is in use by ${who}`), { holder }));
-      });
-      server.listen(name, () => resolve());
-    });
-    server.unref();
+    const server = await bind(socketName(stateDir, `state:${real}`));
+    if (!server) {
+      const holder = readHolder(infoFile);
+      const who = holder ? `tend ${holder.role === 'daemon' ? 'reconcile' : holder.command} (pid ${holder.pid}) since ${holder.since}` : 'another tend';
+      throw Object.assign(new TendError('LOCKED', `${real} is in use by ${who}`), { holder });
+    }
     const holder: LockHolder = { pid: process.pid, role, since: new Date().toISOString(), command: process.argv.slice(2).join(' ') };
-    writeFileSync(infoFile, JSON.stringify(holder) + '\n');
+    writePrivateFile(infoFile, JSON.stringify(holder) + '\n');
     return new StateLock(server, infoFile);
   }
 
@@ -54,6 +76,37 @@ export class StateLock {
       }
     }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/**
+ * Serialises every read-edit-write of one state.yaml by tend's verbs: two verbs at once
+ * would otherwise each write their edit over the other's. Waits for the holder, up to
+ * `timeoutMs`; a holder that dies releases it at once.
+ */
+export class EditLock {
+  private constructor(private readonly server: net.Server) {}
+
+  static async acquire(stateDir: string, file: string, timeoutMs = 10_000): Promise<EditLock> {
+    ensurePrivateDir(stateDir);
+    let target = path.resolve(file);
+    try {
+      target = realpathSync(file);
+    } catch {
+      // Not there: the edit fails later with its own message.
+    }
+    const name = socketName(stateDir, `edit:${target}`);
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = 2; ; wait = Math.min(50, wait * 2)) {
+      const server = await bind(name);
+      if (server) return new EditLock(server);
+      if (Date.now() > deadline) throw new TendError('LOCKED', `${file} is being edited by another tend command (waited ${Math.round(timeoutMs / 1000)}s)`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  release(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
 

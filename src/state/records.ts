@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { InstanceState } from '../reconciler/states.js';
 import { TendError } from './errors.js';
+import { writePrivateFile } from './private-files.js';
 import type { ProcessSpec } from './schema.js';
 
 /** How a process ended. Both null means nobody saw it end (an adopted process): "exit unknown". */
@@ -98,10 +99,8 @@ export class RecordStore {
     const instances = [...table.values()].sort((a, b) => (a.program === b.program ? a.replica - b.replica : a.program < b.program ? -1 : 1));
     const text = JSON.stringify({ version: 1, instances } satisfies TableFile, null, 1);
     if (text === this.lastWritten) return false;
-    mkdirSync(this.stateDir, { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, text);
-    renameSync(temp, this.file);
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    writePrivateFile(this.file, text);
     this.lastWritten = text;
     return true;
   }

@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writePrivateFile } from './private-files.js';
 
 /**
  * Restarts asked for one instance (`tend restart web:1`), which state.yaml cannot express:
@@ -25,10 +26,8 @@ export class RestartRequests {
   bump(instances: string[]): Map<string, number> {
     const counts = this.load();
     for (const name of instances) counts.set(name, (counts.get(name) ?? 0) + 1);
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(Object.fromEntries(counts)) + '\n');
-    renameSync(temp, this.file);
+    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    writePrivateFile(this.file, JSON.stringify(Object.fromEntries(counts)) + '\n');
     return counts;
   }
 }

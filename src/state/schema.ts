@@ -28,7 +28,10 @@ export interface RestartSpec {
   /** How long a new process must stay up to count as RUNNING. Default 1s. */
   startSeconds: number;
   backoff: BackoffSpec;
-  /** Failed starts in a row (exits before startSeconds) before FATAL. Default 3. */
+  /**
+   * Retries after a failed start (an exit before startSeconds), as Supervisor's
+   * `startretries`: the first attempt and this many retries all fail, then FATAL. Default 3.
+   */
   maxRetries: number;
   /** Cron expression (5 fields, or 6 with seconds): restart on each tick. Default none. */
   schedule: string | null;
@@ -94,6 +97,8 @@ export interface ProgramSpec {
   process: ProcessSpec;
   /** Where `command` stands in the file, for errors found after validation. */
   commandAt: { line: number; col: number };
+  /** Where `cwd` and `user` stand, when given, for the host checks made after validation. */
+  fieldsAt?: Partial<Record<'cwd' | 'user', { line: number; col: number }>>;
   replicas: number;
   state: DesiredRunState;
   generation: number;

@@ -5,6 +5,7 @@ import { parseSignalName } from './signal-name.js';
 import type { Problem } from './errors.js';
 import { DEFAULTS, type DesiredState, type HealthSpec, type LimitsSpec, type LogSpec, type ProbeSpec, type ProgramSpec, type RestartSpec, type StopSpec } from './schema.js';
 import { scheduleProblem, timezoneProblem } from './schedule-check.js';
+import { checkStateBytes, INPUT_LIMITS } from './input-check.js';
 import { keyOf, YamlReader } from './yaml-reader.js';
 
 export interface ValidateOptions {
@@ -14,7 +15,9 @@ export interface ValidateOptions {
   stateDir: string;
 }
 
-export type Validation = { ok: true; desired: DesiredState } | { ok: false; problems: Problem[] };
+export type Validation =
+  | { ok: true; desired: DesiredState; /** Problems of single programs: each is left as it is (configError). */ programProblems: Problem[] }
+  | { ok: false; problems: Problem[]; /** The programs that did validate, for checks that need the host. */ partial?: Map<string, ProgramSpec> };
 
 const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'replicas', 'state', 'generation', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
 const RESTART_FIELDS = ['policy', 'exitCodes', 'startSeconds', 'backoff', 'maxRetries', 'schedule', 'timezone', 'maxUptime', 'jitter'] as const;
@@ -25,24 +28,41 @@ const STOP_FIELDS = ['signal', 'timeout'] as const;
 const LOG_FIELDS = ['stdout', 'stderr', 'maxSize', 'keep', 'reopenSignal'] as const;
 const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-/** Validates state.yaml text and fills every default; reports all problems at once. */
-export function validateState(text: string, options: ValidateOptions): Validation {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+/**
+ * Validates state.yaml (its bytes or its text) and fills every default; reports all
+ * problems at once. A file with nothing in it, or with no `programs:` key, is an error:
+ * a half-written file must never read as "run nothing" (that takes `programs: {}`).
+ */
+export function validateState(input: string | Uint8Array, options: ValidateOptions): Validation {
   const display = path.basename(options.file);
+  const checked = checkStateBytes(typeof input === 'string' ? Buffer.from(input) : input, display);
+  if (!checked.ok) return checked;
+  const text = checked.text;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const read = new YamlReader(display, lines);
   for (const error of doc.errors) read.problemAt(error.pos[0], '', error.message.split('\n')[0]!);
   if (read.problems.length > 0) return { ok: false, problems: read.problems };
 
   const programs = new Map<string, ProgramSpec>();
+  const programProblems: Problem[] = [];
   const root = doc.contents;
-  if (root === null) return { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map() } };
+  if (root === null) {
+    read.problemAt(0, '', 'the file is empty (or only comments); to run nothing, write `programs: {}`');
+    return { ok: false, problems: read.problems };
+  }
   const top = read.map(root, '');
   if (top) {
     read.keys(top, '', ['programs']);
     const programsNode = top.get('programs', true);
-    if (programsNode !== undefined && !(isMap(programsNode) && programsNode.items.length === 0)) {
+    if (programsNode === undefined) read.problem(root as Node, 'programs', 'is required: the programs to run (to run nothing, write `programs: {}`)');
+    else if (isScalar(programsNode) && programsNode.value === null) {
+      const key = top.items.find((p) => keyOf(p) === 'programs')?.key as Node | undefined;
+      read.problem(key, 'programs', 'is empty; to run nothing, write `programs: {}`');
+    } else {
       const list = read.map(programsNode, 'programs');
+      if (list) read.unique(list, 'programs');
+      let instances = 0;
       for (const pair of list?.items ?? []) {
         const name = keyOf(pair);
         if (name === null) continue;
@@ -51,15 +71,23 @@ export function validateState(text: string, options: ValidateOptions): Validatio
           read.problem(pair.key as Node, where, 'a program name may use letters, digits, _ . and - (and may not start with . or -)');
           continue;
         }
-        const spec = readProgram(read, name, pair.value, (pair.key as Node).range?.[0] ?? 0, options);
-        if (spec) programs.set(name, spec);
+        if (programs.size === INPUT_LIMITS.programs) {
+          read.problem(pair.key as Node, where, `more than ${INPUT_LIMITS.programs} programs in one file`);
+          break;
+        }
+        const spec = readProgram(read, name, pair.value, (pair.key as Node).range?.[0] ?? 0, options, programProblems);
+        if (!spec) continue;
+        programs.set(name, spec);
+        instances += spec.replicas;
+        if (instances > INPUT_LIMITS.instances) read.problem(pair.key as Node, where, `more than ${INPUT_LIMITS.instances} instances in all (replicas summed over every program)`);
       }
     }
   }
-  return read.problems.length > 0 ? { ok: false, problems: read.problems } : { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map() } };
+  if (read.problems.length > 0) return { ok: false, problems: [...read.problems, ...programProblems], partial: programs };
+  return { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map() }, programProblems };
 }
 
-function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: number, options: ValidateOptions): ProgramSpec | null {
+function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: number, options: ValidateOptions, programProblems: Problem[]): ProgramSpec | null {
   const where = `programs.${name}`;
   const map = read.map(node, where, keyOffset);
   if (!map) return null;
@@ -85,10 +113,11 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
   const cwdText = optional(map, 'cwd', (n) => read.str(n, `${where}.cwd`));
   const env = optional(map, 'env', (n) => read.strMap(n, `${where}.env`)) ?? {};
   const user = optional(map, 'user', (n) => read.str(n, `${where}.user`));
-  const replicas = optional(map, 'replicas', (n) => read.int(n, `${where}.replicas`, 0)) ?? DEFAULTS.replicas;
+  const replicas = optional(map, 'replicas', (n) => read.int(n, `${where}.replicas`, 0, INPUT_LIMITS.replicas)) ?? DEFAULTS.replicas;
   const state = optional(map, 'state', (n) => read.oneOf(n, `${where}.state`, ['running', 'stopped'] as const)) ?? DEFAULTS.state;
   const generation = optional(map, 'generation', (n) => read.int(n, `${where}.generation`, 0)) ?? DEFAULTS.generation;
-  const restart = readRestart(read, map.get('restart', true), `${where}.restart`);
+  const ownProblems = programProblems.length;
+  const restart = readRestart(read, map.get('restart', true), `${where}.restart`, name, programProblems);
   const stop = readStop(read, map.get('stop', true), `${where}.stop`);
   const logs = readLogs(read, map.get('logs', true), `${where}.logs`, name, baseDir, options.stateDir);
   const limitsNode = map.get('limits', true);
@@ -96,16 +125,21 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
   const healthNode = map.get('health', true);
   const health = healthNode === undefined ? null : readHealth(read, healthNode, `${where}.health`);
   if (read.problems.length > before || !command || !restart || !stop || !logs) return null;
+  const argv = [...command, ...args];
+  const tooBig = execProblem(argv, env);
+  if (tooBig) read.problem(map.get(tooBig.field, true) as Node, `${where}.${tooBig.field}`, tooBig.message, keyOffset);
+  if (read.problems.length > before) return null;
 
   return {
     name,
     process: {
-      command: [...command, ...args],
+      command: argv,
       env,
       cwd: cwdText === null ? baseDir : path.resolve(baseDir, cwdText),
       user: user ?? null,
     },
     commandAt: read.position((commandNode as Node).range?.[0] ?? keyOffset),
+    fieldsAt: positions(read, map, ['cwd', 'user']),
     replicas,
     state,
     generation,
@@ -114,11 +148,30 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
     logs,
     limits,
     health,
-    configError: null,
+    configError: programProblems[ownProblems]?.message ?? null,
   };
 }
 
-function readRestart(read: YamlReader, node: unknown, where: string): RestartSpec | null {
+/** What the kernel would refuse to exec: an argument, a variable or the whole too long. */
+function execProblem(argv: string[], env: Record<string, string>): { field: 'command' | 'args' | 'env'; message: string } | null {
+  const limit = INPUT_LIMITS.argBytes;
+  let total = 0;
+  for (const [i, arg] of argv.entries()) {
+    const bytes = Buffer.byteLength(arg);
+    total += bytes + 1;
+    if (bytes > limit) return { field: 'command', message: `argument ${i} is ${bytes} bytes; Linux takes at most ${limit} bytes per argument` };
+  }
+  for (const [key, value] of Object.entries(env)) {
+    if (key === '' || key.includes('=')) return { field: 'env', message: `'${key}' cannot be an environment variable's name (empty or containing '=')` };
+    const bytes = Buffer.byteLength(key) + 1 + Buffer.byteLength(value);
+    total += bytes + 1;
+    if (bytes > limit) return { field: 'env', message: `${key} is ${bytes} bytes; Linux takes at most ${limit} bytes per variable` };
+  }
+  if (total > INPUT_LIMITS.execBytes) return { field: 'command', message: `the command and its environment take ${total} bytes; at most ${INPUT_LIMITS.execBytes} are allowed` };
+  return null;
+}
+
+function readRestart(read: YamlReader, node: unknown, where: string, program: string, programProblems: Problem[]): RestartSpec | null {
   const d = DEFAULTS.restart;
   if (node === undefined) return { ...d, exitCodes: [...d.exitCodes], backoff: { ...d.backoff } };
   const map = read.map(node, where);
@@ -140,16 +193,22 @@ function readRestart(read: YamlReader, node: unknown, where: string): RestartSpe
       }
     }
   }
+  // A cron expression or time zone this host cannot read concerns this program only:
+  // it is left as it is, and the other programs go on converging.
+  const forProgram = (n: unknown, field: string, message: string) => {
+    const { line, col } = read.position((n as Node | undefined)?.range?.[0] ?? 0);
+    programProblems.push({ file: read.file, line, col, path: `${where}.${field}`, message, program });
+  };
   const schedule = optional(map, 'schedule', (n) => read.str(n, `${where}.schedule`));
   const timezone = optional(map, 'timezone', (n) => {
     const tz = read.str(n, `${where}.timezone`);
     const problem = tz === null ? null : timezoneProblem(tz);
-    if (problem) read.problem(n as Node, `${where}.timezone`, problem);
-    return problem ? null : tz;
+    if (problem) forProgram(n, 'timezone', problem);
+    return tz;
   });
   if (schedule !== null) {
-    const problem = scheduleProblem(schedule, timezone);
-    if (problem) read.problem(map.get('schedule', true) as Node, `${where}.schedule`, problem);
+    const problem = scheduleProblem(schedule, timezone !== null && timezoneProblem(timezone) ? null : timezone);
+    if (problem) forProgram(map.get('schedule', true), 'schedule', problem);
   }
   return {
     schedule,
@@ -261,6 +320,15 @@ function readSignal(read: YamlReader, n: unknown, where: string): NodeJS.Signals
   if (name) return name;
   read.problem(n as Node, where, `expected a signal name like TERM, INT, QUIT, HUP or USR1, got "${text}"`);
   return null;
+}
+
+function positions<K extends string>(read: YamlReader, map: YAMLMap, keys: K[]): Partial<Record<K, { line: number; col: number }>> {
+  const out: Partial<Record<K, { line: number; col: number }>> = {};
+  for (const key of keys) {
+    const node = map.get(key, true) as Node | undefined;
+    if (node?.range) out[key] = read.position(node.range[0]);
+  }
+  return out;
 }
 
 /** Reads `key` when present (an explicit `null` counts as absent). */

@@ -1,14 +1,16 @@
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
 import type { Problem } from './errors.js';
+import { INPUT_LIMITS } from './input-check.js';
+import { closest } from './did-you-mean.js';
 
 /** Reads typed values out of a YAML AST, collecting every problem with its position. */
 export class YamlReader {
   readonly problems: Problem[] = [];
 
   constructor(
-    private readonly file: string,
+    readonly file: string,
     private readonly lines: LineCounter,
   ) {}
 
@@ -31,8 +33,28 @@ export class YamlReader {
     return null;
   }
 
-  /** Reports keys outside `allowed`, with a "did you mean" hint. */
+  /**
+   * Reports a key given twice. The YAML parser's own check is quadratic in the number of
+   * keys (seconds for a few thousand programs); this one is a single pass.
+   */
+  unique(map: YAMLMap, path: string): void {
+    const seen = new Map<string, Node>();
+    for (const pair of map.items) {
+      const key = keyOf(pair);
+      if (key === null) continue;
+      const first = seen.get(key);
+      if (!first) {
+        seen.set(key, pair.key as Node);
+        continue;
+      }
+      const { line } = this.position(first.range?.[0] ?? 0);
+      this.problem(pair.key as Node, join(path, key), `given twice (first on line ${line}); a key may appear once`);
+    }
+  }
+
+  /** Reports keys outside `allowed`, with a "did you mean" hint, and keys given twice. */
   keys(map: YAMLMap, path: string, allowed: readonly string[]): void {
+    this.unique(map, path);
     for (const pair of map.items) {
       const key = keyOf(pair);
       if (key !== null && allowed.includes(key)) continue;
@@ -43,29 +65,37 @@ export class YamlReader {
   }
 
   str(node: unknown, path: string): string | null {
-    if (isScalar(node) && typeof node.value === 'string') return node.value;
-    if (isScalar(node) && typeof node.value === 'number') return String(node.source ?? node.value);
-    this.problem(node as Node, path, `expected a string, got ${describe(node)}`);
-    return null;
+    const text = isScalar(node) && typeof node.value === 'string' ? node.value : isScalar(node) && typeof node.value === 'number' ? String(node.source ?? node.value) : null;
+    if (text === null) {
+      this.problem(node as Node, path, `expected a string, got ${describe(node)}`);
+      return null;
+    }
+    // A "\0" escape: the kernel would cut the argument or variable there.
+    if (text.includes('\0')) {
+      this.problem(node as Node, path, 'contains a NUL character (\\0), which no command line or environment can carry');
+      return null;
+    }
+    return text;
   }
 
-  int(node: unknown, path: string, min: number): number | null {
-    if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= min) return node.value;
-    this.problem(node as Node, path, `expected a whole number >= ${min}, got ${describe(node)}`);
+  int(node: unknown, path: string, min: number, max: number = INPUT_LIMITS.count): number | null {
+    if (isScalar(node) && typeof node.value === 'number' && Number.isSafeInteger(node.value) && node.value >= min && node.value <= max) return node.value;
+    const range = max === INPUT_LIMITS.count ? `>= ${min}` : `from ${min} to ${max}`;
+    this.problem(node as Node, path, `expected a whole number ${range}, got ${describe(node)}`);
     return null;
   }
 
   duration(node: unknown, path: string): number | null {
     const ms = isScalar(node) ? parseDuration(node.value) : null;
-    if (ms !== null) return ms;
-    this.problem(node as Node, path, `expected a duration like 500ms, 10s, 5m or 1h, got ${describe(node)}`);
+    if (ms !== null && ms <= INPUT_LIMITS.durationMs) return ms;
+    this.problem(node as Node, path, ms === null ? `expected a duration like 500ms, 10s, 5m or 1h, got ${describe(node)}` : `expected a duration of at most 366d, got ${describe(node)}`);
     return null;
   }
 
   size(node: unknown, path: string): number | null {
     const bytes = isScalar(node) ? parseSize(node.value) : null;
-    if (bytes !== null) return bytes;
-    this.problem(node as Node, path, `expected a size like 50Mi, 512Ki or 1G, got ${describe(node)}`);
+    if (bytes !== null && bytes <= INPUT_LIMITS.sizeBytes) return bytes;
+    this.problem(node as Node, path, bytes === null ? `expected a size like 50Mi, 512Ki or 1G, got ${describe(node)}` : `expected a size of at most 1Pi, got ${describe(node)}`);
     return null;
   }
 
@@ -97,14 +127,19 @@ export class YamlReader {
   strMap(node: unknown, path: string): Record<string, string> | null {
     const map = this.map(node, path);
     if (!map) return null;
+    const before = this.problems.length;
+    this.unique(map, path);
     const out: Record<string, string> = {};
-    let ok = true;
+    let ok = this.problems.length === before;
     for (const pair of map.items) {
       const key = keyOf(pair);
       if (key === null) continue;
       const value = pair.value;
       // Numbers and booleans are what people write for PORT: 8080 or DEBUG: true.
-      if (isScalar(value) && ['string', 'number', 'boolean'].includes(typeof value.value)) {
+      if (isScalar(value) && typeof value.value === 'string' && value.value.includes('\0')) {
+        this.problem(value as Node, join(path, key), 'contains a NUL character (\\0), which no environment can carry');
+        ok = false;
+      } else if (isScalar(value) && ['string', 'number', 'boolean'].includes(typeof value.value)) {
         out[key] = String(typeof value.value === 'string' ? value.value : value.source ?? value.value);
       } else {
         this.problem(value as Node, join(path, key), `expected a string, got ${describe(value)}`, pair.key ? (pair.key as Node).range?.[0] : 0);
@@ -129,30 +164,10 @@ function describe(node: unknown): string {
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) {
     if (node.value === null) return 'nothing';
-    return typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.value);
+    const text = typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.source ?? node.value);
+    // A message quotes what it got, never megabytes of it.
+    return text.length > 60 ? `${text.slice(0, 50)}... (${text.length} characters)` : text;
   }
+  if (isAlias(node)) return `an alias (*${node.source}); aliases are not supported in state.yaml`;
   return 'something else';
-}
-
-/** The allowed word nearest to `word`, if it is near enough to be a typo. */
-export function closest(word: string, allowed: readonly string[]): string {
-  let best = '';
-  let bestDistance = Infinity;
-  for (const candidate of allowed) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : '';
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }

@@ -64,7 +64,7 @@ t.test('converges a file replaced by rename, and keeps the last valid state whil
   p.write(`programs:\n${sleeper('web')}${sleeper('api')}`);
   await running(p, 2);
   p.write(`programs:\n${sleeper('web')}  api:\n    command: [sleep, '1000']\n    replicas: -3\n`);
-  await waitFor('the error in the log', () => /state\.yaml:\d+:\d+: programs\.api\.replicas: expected a whole number >= 0, got -3/.test(d.log()));
+  await waitFor('the error in the log', () => /state\.yaml:\d+:\d+: programs\.api\.replicas: expected a whole number from 0 to 1000, got -3/.test(d.log()));
   t.match(d.log(), /the last valid desired state stays in force/);
   const rows = await p.status();
   t.same(rows.map((r) => [r.name, r.state]), [['api:0', 'RUNNING'], ['web:0', 'RUNNING']], 'nothing stopped');
@@ -237,10 +237,12 @@ t.test('killing the daemon with SIGKILL at any moment loses, duplicates and orph
   await exited(last);
 });
 
-t.test('writes nothing but the table, events and logs into the state directory', async (t) => {
+t.test('writes nothing but the table, events, the lock secret and logs into the state directory, none of it readable by others', async (t) => {
   const p = new Project(t, `programs:\n${sleeper('web')}`);
   await p.run(['reconcile', '--once']);
   writeFileSync(path.join(p.dir, 'unrelated'), '');
   const { readdirSync } = await import('node:fs');
-  t.same(readdirSync(p.stateDir).sort(), ['events.jsonl', 'instances.json', 'logs']);
+  t.same(readdirSync(p.stateDir).sort(), ['events.jsonl', 'instances.json', 'lock.secret', 'logs']);
+  t.equal(statSync(p.stateDir).mode & 0o777, 0o700);
+  for (const f of ['events.jsonl', 'instances.json', 'lock.secret']) t.equal(statSync(path.join(p.stateDir, f)).mode & 0o777, 0o600, f);
 });

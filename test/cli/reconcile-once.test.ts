@@ -108,7 +108,7 @@ t.test('a broken file stops, starts and restarts nothing, and says where it is w
   p.write(`programs:\n  web:\n    command: [sleep, '1000']\n    replicas: many\n    state: stopped\n`);
   const r = await p.run(['reconcile', '--once']);
   t.equal(r.code, 2);
-  t.match(r.stderr, /state\.yaml:4:15: programs\.web\.replicas: expected a whole number >= 0, got "many"/);
+  t.match(r.stderr, /state\.yaml:4:15: programs\.web\.replicas: expected a whole number from 0 to 1000, got "many"/);
   t.ok(alive(before!.pid!), 'still running');
   t.same(p.processes().map((x) => x.pid), [before!.pid]);
 });
@@ -124,7 +124,7 @@ t.test('exits 1 with the reason when a program cannot be brought up', async (t) 
 `);
   const r = await p.run(['reconcile', '--once']);
   t.equal(r.code, 1);
-  t.match(r.stderr, /broken:0: FATAL \(exited with code 3; gave up after 1 failed starts in a row\)/);
+  t.match(r.stderr, /broken:0: FATAL \(exited with code 3; gave up after 2 failed starts in a row\)/);
   t.match(r.stderr, /missing: '\/nonexistent\/binary' is not an executable file/);
   const v = await p.run(['validate']);
   t.equal(v.code, 2);

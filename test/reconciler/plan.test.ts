@@ -199,11 +199,18 @@ const cases: Case[] = [
     wakeAt: 7000,
   },
   {
-    name: 'goes FATAL after maxRetries failed starts in a row',
+    name: 'retries maxRetries times after the first failed start, as supervisord\'s startretries',
     programs: [web],
     actual: [[record(web, 0, { state: 'STARTING', startedAt: 4900, startFailures: 2, failures: 2 }), dead(1, null, 5000)]],
     now: 5000,
-    expect: [{ type: 'exited', to: 'FATAL', startFailures: 3 }],
+    expect: [{ type: 'exited', to: 'BACKOFF', startFailures: 3 }],
+  },
+  {
+    name: 'goes FATAL when the first attempt and maxRetries retries all failed',
+    programs: [web],
+    actual: [[record(web, 0, { state: 'STARTING', startedAt: 4900, startFailures: 3, failures: 3 }), dead(1, null, 5000)]],
+    now: 5000,
+    expect: [{ type: 'exited', to: 'FATAL', startFailures: 4 }],
   },
   {
     name: 'stays FATAL while nothing changes',

@@ -69,7 +69,7 @@ t.test('reads every field', async (t) => {
 });
 
 t.test('reports a wrong type with its line, column and field', async (t) => {
-  t.same(problems('programs:\n  web:\n    command: node\n    replicas: two\n'), ['state.yaml:4:15: programs.web.replicas: expected a whole number >= 0, got "two"']);
+  t.same(problems('programs:\n  web:\n    command: node\n    replicas: two\n'), ['state.yaml:4:15: programs.web.replicas: expected a whole number from 0 to 1000, got "two"']);
 });
 
 t.test('reports every problem at once', async (t) => {
@@ -83,7 +83,7 @@ t.test('reports every problem at once', async (t) => {
     comand: node
 `);
   t.equal(found.length, 5, found.join('\n'));
-  t.match(found[0], /^state.yaml:4:15: programs.web.replicas: expected a whole number >= 0, got -1/);
+  t.match(found[0], /^state.yaml:4:15: programs.web.replicas: expected a whole number from 0 to 1000, got -1/);
   t.match(found[1], /^state.yaml:5:12: programs.web.state: expected one of running, stopped, got "runing"; did you mean 'running'\?/);
   t.match(found[2], /^state.yaml:6:22: programs.web.stop.timeout: expected a duration/);
   t.match(found[3], /^state.yaml:8:5: programs.worker.comand: unknown field; did you mean 'command'\?/);
@@ -108,8 +108,12 @@ t.test('refuses program names that cannot name an instance', async (t) => {
   t.match(problems('programs:\n  "a:b":\n    command: x\n')[0], /programs.a:b: a program name may use/);
 });
 
-t.test('accepts an empty file and an empty programs map', async (t) => {
-  t.ok(validateState('', opts).ok);
+t.test('refuses a file that says nothing (empty, comments only, no programs key); running nothing takes programs: {}', async (t) => {
+  // A file read in the middle of an in-place save is empty or cut: it must never mean "stop everything".
+  t.same(problems(''), ['state.yaml:1:1: the file is empty (or only comments); to run nothing, write `programs: {}`']);
+  t.same(problems('# all gone\n'), ['state.yaml:1:1: the file is empty (or only comments); to run nothing, write `programs: {}`']);
+  t.same(problems('programs:\n'), ['state.yaml:1:1: programs: is empty; to run nothing, write `programs: {}`']);
+  t.same(problems('other: 1\n'), ['state.yaml:1:1: other: unknown field (known: programs)', 'state.yaml:1:1: programs: is required: the programs to run (to run nothing, write `programs: {}`)']);
   t.ok(validateState('programs: {}\n', opts).ok);
 });
 
