@@ -26,6 +26,12 @@ export interface DesiredRead {
 export const STABLE_MS = 30;
 /** A changed file that does not end with a newline (the usual shape of a cut) must stay still longer. */
 export const STABLE_UNTERMINATED_MS = 300;
+/**
+ * A file that is the text in force cut short (what a re-save of the same file looks like
+ * half-way, whatever the cut) must stay still for a second: a real edit that only deletes
+ * the end of the file is applied a second later, a save read half-way never.
+ */
+export const STABLE_PREFIX_MS = 1000;
 
 interface Candidate {
   key: string;
@@ -71,13 +77,21 @@ export class DesiredSource {
     const c = this.candidate;
     if (!c || c.key !== seen.key || !equalBytes(c.bytes, seen.bytes)) this.candidate = { ...seen, since: now };
     const since = this.candidate!.since;
-    const window = seen.bytes !== null && seen.bytes.length > 0 && seen.bytes[seen.bytes.length - 1] !== 0x0a ? STABLE_UNTERMINATED_MS : STABLE_MS;
+    const window = this.windowFor(seen.bytes);
     const stillSince = Math.min(since, seen.mtimeMs ?? since);
     if (now - stillSince < window) return { ...this.current, changed: false, recheckAt: stillSince + window };
     this.candidate = null;
     this.lastKey = seen.key;
     this.lastBytes = seen.bytes;
     return this.apply(seen);
+  }
+
+  private windowFor(bytes: Buffer | null): number {
+    if (bytes === null) return STABLE_MS;
+    const last = this.lastBytes;
+    if (last !== null && bytes.length < last.length && last.subarray(0, bytes.length).equals(bytes)) return STABLE_PREFIX_MS;
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) return STABLE_UNTERMINATED_MS;
+    return STABLE_MS;
   }
 
   /** The file's identity and bytes now (stat first: a change after it shows at the next look). */
