@@ -98,7 +98,7 @@ t.test('reports YAML syntax errors with their position', async (t) => {
 
 t.test('refuses duplicate keys', async (t) => {
   t.same(problems('programs:\n  web:\n    command: a\n  web:\n    command: b\n'), ['state.yaml:4:3: programs.web: given twice (first on line 2); a key may appear once']);
-  t.same(problems('programs:\n  web:\n    command: a\n    env: { A: 1, A: 2 }\n'), ['state.yaml:4:19: programs.web.env.A: given twice (first on line 4); a key may appear once']);
+  t.same(problems('programs:\n  web:\n    command: a\n    env: { A: 1, A: 2 }\n'), ['state.yaml:4:18: programs.web.env.A: given twice (first on line 4); a key may appear once']);
 });
 
 t.test('refuses shell syntax in a command string, with the fix', async (t) => {
