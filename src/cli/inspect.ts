@@ -1,6 +1,5 @@
 import { OsProcessControl } from '../spawner/os-process-control.js';
-import path from 'node:path';
-import { readHolder } from '../state/lock.js';
+import { StateLock } from '../state/lock.js';
 import { RecordStore } from '../state/records.js';
 import { parseSignalName } from '../state/signal-name.js';
 import { collectStatus, filterRows } from './status.js';
@@ -9,9 +8,9 @@ import { EXIT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 
 /** `tend pid [NAME...]`: the daemon's pid, or each instance's (supervisorctl pid). */
-export function pidCommand(globals: GlobalOptions, names: string[], json: boolean): number {
+export async function pidCommand(globals: GlobalOptions, names: string[], json: boolean): Promise<number> {
   if (names.length === 0) {
-    const holder = readHolder(path.join(globals.stateDir, 'lock.json'));
+    const holder = await StateLock.holder(globals.stateDir);
     const pid = holder?.role === 'daemon' ? holder.pid : null;
     process.stdout.write(json ? JSON.stringify({ daemon: pid }) + '\n' : pid === null ? 'no daemon\n' : `${pid}\n`);
     return pid === null ? EXIT.NOT_RUNNING : EXIT.OK;
@@ -24,8 +23,13 @@ export function pidCommand(globals: GlobalOptions, names: string[], json: boolea
   return unknown.length > 0 ? EXIT.INVALID : EXIT.OK;
 }
 
-/** `tend signal SIG NAME...`: a signal to each instance's process group, only if the process is still ours. */
-export function signalCommand(globals: GlobalOptions, args: string[], json: boolean): number {
+/**
+ * `tend signal SIG NAME... [--group]`: a signal to each instance's main process, as
+ * supervisorctl signal does (gunicorn's HUP must reach its master only: sent to the group
+ * it would kill every worker), or to its whole process group with `--group`. Only if the
+ * process is still ours.
+ */
+export function signalCommand(globals: GlobalOptions, args: string[], json: boolean, group = false): number {
   const [sigText, ...names] = args;
   if (!sigText || names.length === 0) throw new UsageError('usage: tend signal SIGNAL NAME... (for example: tend signal HUP web)');
   const signal = parseSignalName(sigText);
@@ -35,7 +39,7 @@ export function signalCommand(globals: GlobalOptions, args: string[], json: bool
   const control = new OsProcessControl();
   const results = rows.map((r) => {
     const record = records.get(r.name);
-    const sent = r.pid !== null && record !== undefined && control.signal(record, signal);
+    const sent = r.pid !== null && record !== undefined && control.signal(record, signal, group ? 'group' : 'process');
     return { name: r.name, result: sent ? 'signalled' : 'error', error: sent ? null : 'not running' };
   });
   for (const n of unknown) results.push({ name: n, result: 'error', error: 'no such program' });

@@ -24,7 +24,8 @@ commands:
   events [NAME] [-n 20] [-f] [--json]
                           starts, stops, exits, restarts and their reasons
   pid [NAME...]           the daemon's pid, or the instances'
-  signal SIG NAME...      send a signal to instances' process groups
+  signal SIG NAME... [--group]
+                          send a signal to instances' main processes (--group: their process groups)
   validate [--json]       check the file; every error with its line and column
 
 global options:
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
       lines: { type: 'string', short: 'n' },
       follow: { type: 'boolean' },
       stderr: { type: 'boolean' },
+      group: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -82,7 +84,10 @@ async function main(argv: string[]): Promise<number> {
     case 'reconcile': {
       const { reconcileDaemon, reconcileOnce } = await import('./reconcile.js');
       const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false };
-      return values.once ? reconcileOnce(globals, options) : reconcileDaemon(globals, options);
+      if (values.once) return reconcileOnce(globals, options);
+      // Everything is saved and closed when the daemon returns; a watcher's handles can hold
+      // the event loop for another second (seen with chokidar), which a container's stop pays.
+      process.exit(await reconcileDaemon(globals, options));
     }
     case 'status':
       return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
@@ -99,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
     case 'pid':
       return (await import('./inspect.js')).pidCommand(globals, rest, values.json ?? false);
     case 'signal':
-      return (await import('./inspect.js')).signalCommand(globals, rest, values.json ?? false);
+      return (await import('./inspect.js')).signalCommand(globals, rest, values.json ?? false, values.group ?? false);
     default: {
       const hint = closest(command, COMMANDS);
       throw usage(`unknown command '${command}'${hint ? `; did you mean '${hint}'?` : ''}`);

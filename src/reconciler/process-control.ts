@@ -9,12 +9,12 @@ export interface ProcessControl {
   observe(records: Iterable<InstanceRecord>): Map<string, { alive: boolean; lingering: number }>;
   /** Cheap check that every pid still exists (no /proc read); false when one is gone. */
   allExist(pids: readonly number[]): boolean;
-  /** Sends `signal` to the instance's process group, only if the process is still ours. */
-  signal(record: InstanceRecord, signal: NodeJS.Signals): boolean;
+  /** Sends `signal` to the instance's process group (or its main process only), only if the process is still ours. */
+  signal(record: InstanceRecord, signal: NodeJS.Signals, target?: 'group' | 'process'): boolean;
   /** SIGKILLs the group, the session and any process carrying the instance's token. */
   kill(record: InstanceRecord): void;
-  /** Rotates one log file if it is over its size; a reopen signal goes to the instance. */
-  rotateLog(file: string, spec: { maxSize: number; keep: number; reopenSignal: NodeJS.Signals | null }, record: InstanceRecord): { rotated: boolean; size: number };
+  /** Rotates one log file (a regular file only) if it is over its size, by copy then truncate. */
+  rotateLog(file: string, spec: { maxSize: number; keep: number }): { rotated: boolean; size: number };
   /** Samples the process trees of these instances (one walk of /proc for all). */
   sample(targets: { name: string; record: InstanceRecord; want: { memory: boolean; openFiles: boolean; closeWait: boolean } }[]): Map<string, { memory: number; openFiles: number; closeWait: number }>;
   /** Runs one liveness probe; never rejects. */
@@ -23,6 +23,15 @@ export interface ProcessControl {
   locate(tokens: ReadonlySet<string>): Map<string, ProcessRef>;
   /** SIGKILLs processes that still carry these tokens (daemons that left the session); returns how many. */
   sweep(tokens: ReadonlySet<string>): number;
+  /** The instances' processes that this state directory started, found in /proc: a lost table rebuilt. */
+  rebuild(): RebuiltInstance[];
+}
+
+export interface RebuiltInstance {
+  program: string;
+  replica: number;
+  token: string;
+  process: ProcessRef;
 }
 
 export interface SpawnRequest {

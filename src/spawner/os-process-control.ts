@@ -1,9 +1,11 @@
-import type { ProcessControl, ProcessRef, SpawnOutcome, SpawnRequest } from '../reconciler/process-control.js';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { ProcessControl, ProcessRef, RebuiltInstance, SpawnOutcome, SpawnRequest } from '../reconciler/process-control.js';
 import type { InstanceRecord } from '../state/records.js';
 import { verify, type ProcessIdentity } from './identity.js';
-import { readBootId } from './proc-stat.js';
+import { isLiveState, readBootId, readProcStat, type ProcStat } from './proc-stat.js';
 import { ProcReader } from './proc-read.js';
-import { processesByToken, sessionMembers } from './process-table.js';
+import { processesByToken, processesOfStateDir, sessionMembers } from './process-table.js';
 import { rotateChecked, type RotationSpec } from './log-rotate.js';
 import { spawnInstance } from './spawn.js';
 import { runProbe, type ProbeResult } from './probe.js';
@@ -18,15 +20,32 @@ export class OsProcessControl implements ProcessControl {
   readonly bootId = readBootId();
   private readonly reader = new ProcReader();
   private readonly trees = new Map<number, { startTime: number; at: number; members: number[] }>();
+  private readonly stateDir: string | null;
+
+  /** @param stateDir the state directory whose processes these are (passed to them as TEND_STATE_DIR). Default none. */
+  constructor(stateDir: string | null = null) {
+    this.stateDir = stateDir === null ? null : realStateDir(stateDir);
+  }
 
   spawn(request: SpawnRequest, onExit: (code: number | null, signal: string | null) => void): Promise<SpawnOutcome> {
-    return spawnInstance(request, this.bootId, onExit);
+    return spawnInstance(request, this.bootId, onExit, this.stateDir);
+  }
+
+  rebuild(): RebuiltInstance[] {
+    if (this.stateDir === null) return [];
+    return processesOfStateDir(this.stateDir, this.reader).map((p) => ({
+      program: p.program,
+      replica: p.replica,
+      token: p.token,
+      process: { pid: p.stat.pid, pgid: p.stat.pgrp, startTime: p.stat.startTime, bootId: this.bootId },
+    }));
   }
 
   observe(records: Iterable<InstanceRecord>): Map<string, { alive: boolean; lingering: number }> {
     const result = new Map<string, { alive: boolean; lingering: number }>();
     const deadSessions = new Map<number, number>();
     const deadBySession = new Map<number, string>();
+    const deadTokens = new Map<number, string>();
     for (const r of records) {
       const id = identityOf(r);
       if (!id) continue;
@@ -37,47 +56,60 @@ export class OsProcessControl implements ProcessControl {
       if (!alive && id.bootId === this.bootId && groupExists(id.pid)) {
         deadSessions.set(id.pid, id.startTime);
         deadBySession.set(id.pid, r.name);
+        deadTokens.set(id.pid, r.token);
       }
     }
-    for (const [session, members] of sessionMembers(deadSessions, this.reader)) {
+    for (const [session, members] of sessionMembers(deadSessions, this.reader, deadTokens)) {
       result.set(deadBySession.get(session)!, { alive: false, lingering: members.length });
     }
     return result;
   }
 
+  /** A zombie (state Z or X) is dead here: a PID 1 that reaps late must not hide an exit. */
   allExist(pids: readonly number[]): boolean {
     for (const pid of pids) {
-      try {
-        process.kill(pid, 0);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-      }
+      const stat = readProcStat(pid);
+      if (!stat || !isLiveState(stat.state)) return false;
     }
     return true;
   }
 
-  signal(record: InstanceRecord, signal: NodeJS.Signals): boolean {
+  /**
+   * To the whole process group (`group`, how programs are stopped) or to the main process
+   * only (`process`, as supervisorctl signal: gunicorn's HUP must reach its master alone).
+   * Only a verified process is signalled as such; once the leader is gone, only processes
+   * that carry the instance's token are.
+   */
+  signal(record: InstanceRecord, signal: NodeJS.Signals, target: 'group' | 'process' = 'group'): boolean {
     const id = identityOf(record);
     if (!id) return false;
-    if (verify(id, this.bootId)) return trySignal(-id.pid, signal);
+    if (verify(id, this.bootId)) return trySignal(target === 'group' ? -id.pid : id.pid, signal);
+    if (target === 'process') return false;
     let sent = false;
-    for (const member of sessionMembers(new Map([[id.pid, id.startTime]]), this.reader).get(id.pid) ?? []) {
-      sent = trySignal(member.pid, signal) || sent;
-    }
+    for (const member of this.orphans(id, record.token)) sent = trySignal(member.pid, signal) || sent;
     return sent;
   }
 
   kill(record: InstanceRecord): void {
     const id = identityOf(record);
     if (id && id.bootId === this.bootId) {
-      if (verify(id, this.bootId)) trySignal(-id.pid, 'SIGKILL');
-      for (const member of sessionMembers(new Map([[id.pid, id.startTime]]), this.reader).get(id.pid) ?? []) trySignal(member.pid, 'SIGKILL');
+      const alive = verify(id, this.bootId) !== null;
+      if (alive) trySignal(-id.pid, 'SIGKILL');
+      for (const member of this.orphans(id, alive ? null : record.token)) trySignal(member.pid, 'SIGKILL');
     }
     this.sweep(new Set([record.token]));
   }
 
-  rotateLog(file: string, spec: RotationSpec, record: InstanceRecord): { rotated: boolean; size: number } {
-    return rotateChecked(file, spec, (signal) => void this.signal(record, signal));
+  /**
+   * The members of an instance's session. While its leader lives, its number cannot lead
+   * another session, so every member is ours; once it is dead, only those with its token.
+   */
+  private orphans(id: ProcessIdentity, token: string | null): ProcStat[] {
+    return sessionMembers(new Map([[id.pid, id.startTime]]), this.reader, token === null ? undefined : new Map([[id.pid, token]])).get(id.pid) ?? [];
+  }
+
+  rotateLog(file: string, spec: RotationSpec): { rotated: boolean; size: number } {
+    return rotateChecked(file, spec);
   }
 
   sample(targets: { name: string; record: InstanceRecord; want: SampleTarget['want'] }[]): Map<string, TreeUsage> {
@@ -118,6 +150,14 @@ export class OsProcessControl implements ProcessControl {
       for (const s of stats) if (trySignal(s.pid, 'SIGKILL')) killed++;
     }
     return killed;
+  }
+}
+
+function realStateDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return path.resolve(dir);
   }
 }
 

@@ -5,9 +5,11 @@ import { isLiveState, listPids, parseProcStat, readProcStat, statSession, type P
 /**
  * Live processes in the given sessions, found with one walk of /proc. A session id
  * outlives its leader, so members must have started no earlier than the leader did
- * (`minStart`): a session that merely reuses the number is someone else's.
+ * (`minStart`). When the leader is dead, its number may since lead a stranger's session
+ * (the kernel frees it once the last member ends): then `tokens` names the instance's
+ * TEND_INSTANCE_ID, and only processes that carry it count.
  */
-export function sessionMembers(sessions: ReadonlyMap<number, number>, reader = new ProcReader()): Map<number, ProcStat[]> {
+export function sessionMembers(sessions: ReadonlyMap<number, number>, reader = new ProcReader(), tokens?: ReadonlyMap<number, string>): Map<number, ProcStat[]> {
   const found = new Map<number, ProcStat[]>();
   if (sessions.size === 0) return found;
   for (const pid of listPids()) {
@@ -17,6 +19,8 @@ export function sessionMembers(sessions: ReadonlyMap<number, number>, reader = n
     if (!stat || !isLiveState(stat.state)) continue;
     const minStart = sessions.get(stat.session);
     if (minStart === undefined || stat.startTime < minStart) continue;
+    const token = tokens?.get(stat.session);
+    if (token !== undefined && environToken(pid, reader) !== token) continue;
     const list = found.get(stat.session) ?? [];
     list.push(stat);
     found.set(stat.session, list);
@@ -71,4 +75,43 @@ function environToken(pid: number, reader: ProcReader): string | null {
   }
   const end = bytes.indexOf(0, start);
   return bytes.toString('latin1', start, end < 0 ? bytes.length : end);
+}
+
+/** A process that tend started for some state directory, as its environment says. */
+export interface TaggedProcess {
+  stat: ProcStat;
+  token: string;
+  program: string;
+  replica: number;
+}
+
+const STATE_DIR_KEY = 'TEND_STATE_DIR=';
+
+/**
+ * The session leaders started for state directory `stateDir` (their TEND_STATE_DIR says so),
+ * found with one walk of /proc: what a lost process table is rebuilt from. Another tend's
+ * processes on the same host carry another directory and are left out.
+ */
+export function processesOfStateDir(stateDir: string, reader = new ProcReader()): TaggedProcess[] {
+  const mark = Buffer.from(`\0${STATE_DIR_KEY}${stateDir}\0`, 'latin1');
+  const found: TaggedProcess[] = [];
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const n = reader.readBytes(`/proc/${pid}/environ`);
+    if (n <= 0) continue;
+    const bytes = Buffer.concat([Buffer.from([0]), reader.bytes.subarray(0, n), Buffer.from([0])]);
+    if (bytes.indexOf(mark) < 0) continue;
+    const vars = new Map<string, string>();
+    for (const entry of bytes.toString('latin1').split('\0')) {
+      const eq = entry.indexOf('=');
+      if (eq > 0 && entry.startsWith('TEND_')) vars.set(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+    const stat = readProcStat(pid);
+    const token = vars.get('TEND_INSTANCE_ID');
+    const program = vars.get('TEND_PROGRAM');
+    const replica = Number(vars.get('TEND_REPLICA'));
+    if (!stat || !isLiveState(stat.state) || stat.pid !== stat.session || !token || !program || !Number.isInteger(replica)) continue;
+    found.push({ stat, token, program, replica });
+  }
+  return found;
 }

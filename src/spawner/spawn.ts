@@ -14,6 +14,7 @@ export async function spawnInstance(
   request: SpawnRequest,
   bootId: string,
   onExit: (code: number | null, signal: string | null) => void,
+  stateDir: string | null = null,
 ): Promise<SpawnOutcome> {
   const { spec } = request;
   let out: number | undefined;
@@ -29,6 +30,8 @@ export async function spawnInstance(
       TEND_PROGRAM: request.program,
       TEND_REPLICA: String(request.replica),
       TEND_INSTANCE_ID: request.token,
+      // Which state directory started it: a lost process table is rebuilt from this.
+      ...(stateDir ? { TEND_STATE_DIR: stateDir } : {}),
     };
     const child = spawn(spec.command[0]!, spec.command.slice(1), {
       cwd: spec.cwd,
