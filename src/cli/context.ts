@@ -37,11 +37,16 @@ export function buildLoop(
   const loop = new ReconcileLoop({
     desired,
     store: new RecordStore(options.stateDir),
-    control: new OsProcessControl(),
+    control: new OsProcessControl(options.stateDir),
     clock: systemClock,
     log,
     event: (e) => {
-      events.append(e);
+      try {
+        events.append(e);
+      } catch (error) {
+        // A full disk must not stop the loop: the daemon log still has the line.
+        log(`cannot append to ${events.file}: ${(error as Error).message}`);
+      }
       for (const listener of listeners) listener(e);
     },
     once,

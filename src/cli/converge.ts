@@ -15,7 +15,7 @@ export type ConvergeOutcome =
 export async function converge(globals: GlobalOptions, role: LockRole, timeoutMs: number, log: (line: string) => void = logLine): Promise<ConvergeOutcome> {
   let lock: StateLock;
   try {
-    lock = await StateLock.acquire(globals.stateDir, role);
+    lock = await StateLock.acquire(globals.stateDir, role, logLine);
   } catch (e) {
     if (!isTendError(e, 'LOCKED')) throw e;
     const holder = (e as { holder?: LockHolder }).holder;

@@ -10,6 +10,8 @@ export const EXIT = {
   NOT_RUNNING: 3,
   /** start/stop/restart: state.yaml is read-only (a GitOps checkout); the message says what to change there. */
   READ_ONLY: 4,
+  /** reconcile: the daemon lost its lock (lock.secret replaced): it exits, programs keep running. */
+  LOCK_LOST: 5,
   /** Unexpected failure. */
   FAILURE: 70,
 } as const;

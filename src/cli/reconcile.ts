@@ -38,7 +38,7 @@ function report(result: Pick<PassResult, 'converged' | 'problems' | 'fileProblem
 export async function reconcileDaemon(globals: GlobalOptions, options: ReconcileOptions): Promise<number> {
   let lock: StateLock;
   try {
-    lock = await StateLock.acquire(globals.stateDir, 'daemon');
+    lock = await StateLock.acquire(globals.stateDir, 'daemon', logLine);
   } catch (e) {
     if (!isTendError(e, 'LOCKED')) throw e;
     process.stderr.write(`tend: ${e.message}\n`);
@@ -52,17 +52,29 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   loop.start();
 
   const keepAlive = setInterval(() => {}, 1 << 30);
+  let lockLost = false;
   await new Promise<void>((resolve) => {
     const quit = (signal: string) => {
       logLine(`${signal}: ${options.stopOnExit ? 'stopping every program, then exiting' : 'exiting; programs keep running'}`);
       process.off('SIGTERM', onTerm).off('SIGINT', onInt);
+      clearInterval(lockCheck);
       resolve();
     };
+    // The one error that cannot heal: another tend may act on this state directory now.
+    const lockCheck = setInterval(() => {
+      const state = lock.check();
+      if (state === 'restored') logLine(`${globals.stateDir}/lock.secret was removed; wrote it back, so no other tend can take the lock`);
+      if (state !== 'lost') return;
+      logLine(`${globals.stateDir}/lock.secret was replaced: another tend may act on this state directory; exiting (code ${EXIT.LOCK_LOST}) without touching any program`);
+      lockLost = true;
+      quit('lock lost');
+    }, LOCK_CHECK_MS);
+    lockCheck.unref();
     const onTerm = () => quit('SIGTERM');
     const onInt = () => quit('SIGINT');
     process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', () => loop.requestPass());
   });
-  if (options.stopOnExit) {
+  if (options.stopOnExit && !lockLost) {
     loop.stopAll();
     await loop.settle(options.timeoutMs);
   }
@@ -71,8 +83,11 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   await loop.close();
   await new Promise<void>((resolve) => control.close(() => resolve()));
   await lock.release();
-  return EXIT.OK;
+  return lockLost ? EXIT.LOCK_LOST : EXIT.OK;
 }
+
+/** How often the daemon checks that its lock still stands. */
+const LOCK_CHECK_MS = 10_000;
 
 /**
  * Calls `onChange` whenever the file may have changed. Editors, git and config tools

@@ -56,7 +56,8 @@ export function describeExit(r: InstanceRecord): string {
   if (!e) return '';
   if (e.error) return e.error;
   if (e.signal) return `killed by ${e.signal}`;
-  if (e.code === null) return 'exit unknown (ended while no tend was watching)';
+  // Only a process's parent learns its exit status; an adopted process's parent is another.
+  if (e.code === null) return 'exit unknown (an adopted process: tend is not its parent, so its exit status is not known)';
   return `exited with code ${e.code}`;
 }
 

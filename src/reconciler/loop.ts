@@ -4,11 +4,11 @@ import type { DesiredRead } from '../state/desired-source.js';
 import { formatProblem } from '../state/errors.js';
 import type { TendEvent } from '../state/events.js';
 import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records.js';
-import { logPath, type DesiredState } from '../state/schema.js';
+import { instanceName, logPath, type DesiredState } from '../state/schema.js';
 import { convergence, type Convergence } from './convergence.js';
 import { plan } from './plan.js';
 import type { Action, Observation, Plan } from './plan-types.js';
-import type { ProcessControl } from './process-control.js';
+import type { ProcessControl, RebuiltInstance } from './process-control.js';
 import { Monitor } from './monitor.js';
 import { hasProcess } from './states.js';
 import { applyToRecord, startingRecord } from './transitions.js';
@@ -19,7 +19,7 @@ export interface Clock {
 
 export interface LoopDeps {
   desired: { read(now: number): DesiredRead };
-  store: { load(): RecordTable; save(table: RecordTable): boolean };
+  store: { recover(warn: (line: string) => void): { table: RecordTable; lost: boolean }; save(table: RecordTable): boolean };
   control: ProcessControl;
   clock: Clock;
   /** One line per thing done or seen. */
@@ -51,6 +51,16 @@ const LOG_CHECK_MAX_MS = 10_000;
 const MONITOR_TICK_MS = 250;
 /** How often to check that adopted processes (not our children: no exit event) still exist. */
 const ADOPTED_POLL_MS = 1000;
+/** A pass that throws is tried again after this, doubling per failure in a row, up to the cap. */
+const PASS_RETRY_MS = 1000;
+const PASS_RETRY_MAX_MS = 30_000;
+/** Node fires a timer of more than 2^31-1 ms at once: a 30-day wait would become a busy loop. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timer delay Node honours: never negative, never past MAX_TIMER_MS (a pass then simply plans again). */
+export function timerDelay(ms: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
 
 /**
  * The control loop: observe, plan, act. Events (file change, child exit, timer) only ask
@@ -84,10 +94,32 @@ export class ReconcileLoop {
   private stopEverything = false;
   private readonly listeners = new Set<(r: PassResult) => void>();
   private last: PassResult | null = null;
+  /** Passes that threw, in a row: drives the retry delay. */
+  private failedPasses = 0;
 
   constructor(private readonly deps: LoopDeps) {
-    this.records = deps.store.load();
+    const { table, lost } = deps.store.recover(deps.log);
+    this.records = lost ? this.rebuild() : table;
     this.monitor = new Monitor(deps.control, deps.once ?? false);
+  }
+
+  /**
+   * The table is gone (deleted, or damaged and moved aside): every process tend starts
+   * carries its state directory and instance token, so the table is rebuilt from /proc and
+   * the programs adopted as they are, with no duplicate started beside them.
+   */
+  private rebuild(): RecordTable {
+    const table: RecordTable = new Map();
+    for (const found of this.deps.control.rebuild()) {
+      const name = instanceName(found.program, found.replica);
+      if (table.has(name)) {
+        this.deps.log(`${name}: pid ${found.process.pid} also claims this instance; left alone (pid ${table.get(name)!.pid} was adopted)`);
+        continue;
+      }
+      table.set(name, rebuiltRecord(name, found, this.deps.clock.now()));
+    }
+    if (table.size > 0) this.deps.log(`the process table was lost; rebuilt it from /proc: adopted ${table.size} running instance(s)`);
+    return table;
   }
 
   /** Starts reacting to events and timers. */
@@ -119,7 +151,7 @@ export class ReconcileLoop {
     if (this.monitorTimer) clearTimeout(this.monitorTimer);
     this.monitorTimer = null;
     if (this.nextWatchAt === Infinity) return;
-    this.monitorTimer = setTimeout(() => this.watch(), Math.max(MONITOR_TICK_MS, this.nextWatchAt - this.deps.clock.now()));
+    this.monitorTimer = setTimeout(() => this.guard('watching limits, probes and logs', () => this.watch()), timerDelay(Math.max(MONITOR_TICK_MS, this.nextWatchAt - this.deps.clock.now())));
     this.monitorTimer.unref();
   }
 
@@ -127,7 +159,7 @@ export class ReconcileLoop {
   private schedulePoll(): void {
     const adopted = [...this.records.values()].some((r) => r.pid !== null && !this.children.has(r.token));
     if (adopted && !this.poll && this.running) {
-      this.poll = setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS);
+      this.poll = setInterval(() => this.guard('polling adopted processes', () => this.pollAdopted()), ADOPTED_POLL_MS);
       this.poll.unref();
     } else if (!adopted && this.poll) {
       clearInterval(this.poll);
@@ -158,14 +190,15 @@ export class ReconcileLoop {
           continue;
         }
         try {
-          const { rotated, size } = this.deps.control.rotateLog(file, program.logs, r);
+          const { rotated, size } = this.deps.control.rotateLog(file, program.logs);
           if (rotated) this.deps.log(`${r.name}: rotated ${file}`);
           const rate = seen && !rotated && now > seen.at ? (size - seen.size) / (now - seen.at) : 0;
           // A file seen for the first time is looked at again soon, to learn how fast it grows.
           const wait = rotated || !seen ? LOG_CHECK_MIN_MS : rate > 0 ? (program.logs.maxSize - size) / rate / 2 : LOG_CHECK_MAX_MS;
           const delay = Math.min(LOG_CHECK_MAX_MS, Math.max(LOG_CHECK_MIN_MS, wait));
-          // Idle files share one 10 s grid, so that their checks come due in the same tick.
-          const at = delay === LOG_CHECK_MAX_MS ? Math.ceil((now + delay) / LOG_CHECK_MAX_MS) * LOG_CHECK_MAX_MS : now + delay;
+          // Idle files share one 10 s grid (the next point of it, never more than 10 s away),
+          // so that their checks come due in the same tick.
+          const at = delay === LOG_CHECK_MAX_MS ? (Math.floor(now / LOG_CHECK_MAX_MS) + 1) * LOG_CHECK_MAX_MS : now + delay;
           this.logChecks.set(file, { size: rotated ? 0 : size, at: now, next: at });
           next = Math.min(next, at);
         } catch (e) {
@@ -209,6 +242,15 @@ export class ReconcileLoop {
     });
   }
 
+  /** Work off the pass (timers of the watch and the poll): an error is logged, never the end of the daemon. */
+  private guard(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      this.deps.log(`${what} failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+
   /** From now on every program is treated as `state: stopped` (for --stop-on-exit). */
   stopAll(): void {
     this.stopEverything = true;
@@ -229,7 +271,7 @@ export class ReconcileLoop {
         resolve(r);
       };
       const listener = (r: PassResult) => void done(r);
-      const timeout = setTimeout(() => finish(this.last ?? emptyResult(['no pass completed in time'])), timeoutMs);
+      const timeout = setTimeout(() => finish(this.last ?? emptyResult(['no pass completed in time'])), timerDelay(timeoutMs));
       this.listeners.add(listener);
       this.requestPass();
     });
@@ -245,7 +287,13 @@ export class ReconcileLoop {
       this.again = true;
       return this.passing;
     }
-    this.passing = this.runRounds();
+    this.passing = this.runRounds().then(
+      (result) => {
+        this.failedPasses = 0;
+        return result;
+      },
+      (e: unknown) => this.failed(e),
+    );
     try {
       const result = await this.passing;
       this.last = result;
@@ -258,6 +306,26 @@ export class ReconcileLoop {
         setImmediate(() => this.requestPass());
       }
     }
+  }
+
+  /**
+   * The error boundary (controller-runtime's reconcileHandler): a pass that throws (a full
+   * disk under the state directory, say) is logged with its stack, recorded, and tried again
+   * after a capped backoff. Programs keep running; what was not done is done by a later pass,
+   * which reads everything again.
+   */
+  private failed(e: unknown): PassResult {
+    this.failedPasses++;
+    const delay = Math.min(PASS_RETRY_MAX_MS, PASS_RETRY_MS * 2 ** (this.failedPasses - 1));
+    const message = e instanceof Error ? e.message : String(e);
+    this.deps.log(`a reconcile pass failed (${this.failedPasses} in a row); programs keep running; trying again in ${delay / 1000}s: ${(e as Error)?.stack ?? message}`);
+    try {
+      this.emit('tend', 'pass-failed', 'error', null, `a reconcile pass failed: ${message}; trying again in ${delay / 1000}s`);
+    } catch {
+      // The events file may be on the very disk that is full: the log line above is enough.
+    }
+    this.schedule(this.deps.clock.now() + delay);
+    return { converged: false, moving: true, problems: [`a reconcile pass failed: ${message}`], actions: [], idle: false, wakeAt: this.deps.clock.now() + delay, fileProblems: [] };
   }
 
   private async runRounds(): Promise<PassResult> {
@@ -274,6 +342,7 @@ export class ReconcileLoop {
       return emptyResult(problems, recheckAt);
     }
     this.desired = desired;
+    this.rememberStopSettings(desired);
     const effective = this.stopEverything ? allStopped(desired) : desired;
     // --once has no sampling timer: it samples every limited instance once, here.
     if (this.deps.once) this.monitor.sample(effective, this.records.values(), this.deps.clock.now(), true);
@@ -310,6 +379,23 @@ export class ReconcileLoop {
     this.pruneCaches();
     this.schedule(result.wakeAt);
     return result;
+  }
+
+  /**
+   * Bookkeeping, not decisions: each record keeps its program's stop settings (a program
+   * removed from the file is stopped its own way), and a record rebuilt from /proc takes
+   * what it could not know from the desired state (it is adopted as it is).
+   */
+  private rememberStopSettings(desired: DesiredState): void {
+    for (const r of this.records.values()) {
+      const program = desired.programs.get(r.program);
+      if (!program) continue;
+      const stop = program.stop;
+      if (r.stop?.signal !== stop.signal || r.stop.timeout !== stop.timeout) r.stop = { signal: stop.signal, timeout: stop.timeout };
+      if (r.rebuilt) {
+        Object.assign(r, { spec: program.process, generation: program.generation, restartRequest: desired.instanceRestarts.get(r.name) ?? 0, rebuilt: false });
+      }
+    }
   }
 
   private observe(): Map<string, Observation> {
@@ -370,7 +456,12 @@ export class ReconcileLoop {
       this.deps.log(line);
       this.emit(action.instance, EVENT_NAMES[action.type], action.reason, pid, line, action.type === 'exited' ? { code: action.exit.code, signal: action.exit.signal, to: action.to } : {});
       const record = this.records.get(action.instance);
-      if (action.type === 'stop' && record) signals.push(() => void this.deps.control.signal(record, action.signal));
+      if (action.type === 'stop' && record) {
+        signals.push(() => {
+          this.deps.control.signal(record, action.signal);
+          record.stopSignalSent = true;
+        });
+      }
       if (action.type === 'kill' && record) signals.push(() => this.deps.control.kill(record));
     }
     // The intents must be on disk before any process is touched; record-only
@@ -424,7 +515,7 @@ export class ReconcileLoop {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (wakeAt === null || !this.running) return;
-    this.timer = setTimeout(() => this.requestPass(), Math.max(0, wakeAt - this.deps.clock.now()));
+    this.timer = setTimeout(() => this.requestPass(), timerDelay(wakeAt - this.deps.clock.now()));
   }
 }
 
@@ -437,6 +528,32 @@ const EVENT_NAMES: Record<Exclude<Action['type'], 'start'>, string> = {
   forget: 'removed',
   arm: 'schedule',
 };
+
+function rebuiltRecord(name: string, found: RebuiltInstance, now: number): InstanceRecord {
+  return {
+    name,
+    program: found.program,
+    replica: found.replica,
+    state: 'RUNNING',
+    ...found.process,
+    token: found.token,
+    spec: null,
+    specHash: null,
+    generation: 0,
+    restartRequest: 0,
+    scheduleArmed: null,
+    startedAt: now,
+    restarts: 0,
+    failures: 0,
+    startFailures: 0,
+    backoffUntil: null,
+    stopDeadline: null,
+    killed: false,
+    lastExit: null,
+    lastReason: 'adopted',
+    rebuilt: true,
+  };
+}
 
 function allStopped(desired: DesiredState): DesiredState {
   const programs = new Map([...desired.programs].map(([name, p]) => [name, { ...p, state: 'stopped' as const }]));

@@ -1,6 +1,6 @@
 import equal from 'fast-deep-equal';
 import type { ExitInfo, InstanceRecord } from '../state/records.js';
-import { instanceName, type ProgramSpec } from '../state/schema.js';
+import { DEFAULTS, instanceName, type ProgramSpec, type StopSpec } from '../state/schema.js';
 import { backoffDelay, isStableRun } from './backoff.js';
 import { dueRestart } from './due.js';
 import { changedFields } from './spec-hash.js';
@@ -58,7 +58,10 @@ export function plan({ desired, actual, now }: PlanInput): Plan {
     })
     .sort((a, b) => b.replica - a.replica);
   for (const record of leaving) {
-    planLeaving(record, observe(record.name), desired.programs.has(record.program) ? 'scale-down' : 'removed', now, actions, wake);
+    // Every stop uses the program's own settings; a removed program's are the last it had.
+    const program = desired.programs.get(record.program);
+    const stop = program?.stop ?? record.stop ?? DEFAULTS.stop;
+    planLeaving(record, observe(record.name), program ? 'scale-down' : 'removed', now, actions, wake, stop);
   }
   return { actions, wakeAt };
 }
@@ -118,7 +121,7 @@ function planInstance(
       return;
     case 'STOPPING':
       if (!obs.alive) return gone(program, record, obs, now, actions, wake, wantRunning);
-      return waitForStop(record, obs, now, actions, wake);
+      return waitForStop(record, obs, now, actions, wake, program.stop);
     case 'BACKOFF':
       if (broken) return;
       if (!wantRunning) actions.push({ type: 'settle', instance: name, reason: 'stopped' });
@@ -142,19 +145,24 @@ function planInstance(
 }
 
 /** An instance beyond `replicas`, or of a program no longer in the file. */
-function planLeaving(record: InstanceRecord, obs: Observation, reason: string, now: number, actions: Action[], wake: Wake): void {
+function planLeaving(record: InstanceRecord, obs: Observation, reason: string, now: number, actions: Action[], wake: Wake, stop: StopSpec): void {
   if (record.pid === null) return void actions.push({ type: 'forget', instance: record.name, reason });
   if (!obs.alive) {
     if (obs.lingering > 0) return lingering(record, actions, now, wake);
     return void actions.push({ type: 'forget', instance: record.name, reason });
   }
-  if (record.state === 'STOPPING') return waitForStop(record, obs, now, actions, wake);
-  // The program's stop settings are gone with it; the record's last spec has no stop
-  // settings, so fall back to Supervisor's defaults for a removed program.
-  actions.push({ type: 'stop', instance: record.name, reason, signal: 'SIGTERM', deadline: now + 10_000 });
+  if (record.state === 'STOPPING') return waitForStop(record, obs, now, actions, wake, stop);
+  actions.push({ type: 'stop', instance: record.name, reason, signal: stop.signal, deadline: now + stop.timeout });
 }
 
-function waitForStop(record: InstanceRecord, obs: Observation, now: number, actions: Action[], wake: Wake): void {
+function waitForStop(record: InstanceRecord, obs: Observation, now: number, actions: Action[], wake: Wake, stop: StopSpec): void {
+  // Written STOPPING, but the tend that wrote it died before sending the signal: send it now,
+  // so the program gets its graceful stop rather than only the SIGKILL at the deadline.
+  if (record.stopSignalSent === false) {
+    const deadline = record.stopDeadline ?? now + stop.timeout;
+    actions.push({ type: 'stop', instance: record.name, reason: record.lastReason, detail: 'stop signal not sent yet', signal: stop.signal, deadline });
+    return wake(deadline);
+  }
   const deadline = record.stopDeadline ?? now;
   if (now >= deadline) {
     if (!record.killed) actions.push({ type: 'kill', instance: record.name, reason: 'stop-timeout' });

@@ -34,6 +34,7 @@ export function startingRecord(action: StartAction, program: ProgramSpec, previo
     startFailures: streak ? previous.startFailures : 0,
     backoffUntil: null,
     stopDeadline: null,
+    stop: { signal: program.stop.signal, timeout: program.stop.timeout },
     killed: false,
     lastExit: previous?.lastExit ?? null,
     lastReason: action.reason,
@@ -56,6 +57,7 @@ export function applyToRecord(table: RecordTable, action: Exclude<Action, StartA
     case 'stop':
       move('STOPPING');
       record.stopDeadline = action.deadline;
+      record.stopSignalSent = false;
       record.killed = false;
       record.lastReason = action.reason;
       record.lastDetail = action.detail ?? null;

@@ -1,39 +1,37 @@
-import { closeSync, existsSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 export interface RotationSpec {
   /** Rotate when the file is larger than this many bytes (0 = never). */
   maxSize: number;
   /** Rotated files to keep: FILE.1 (newest) to FILE.keep. */
   keep: number;
-  /** When set, rotate by rename and send this signal so the program reopens (loses nothing). */
-  reopenSignal: NodeJS.Signals | null;
 }
 
-/** Rotates `file` if it is over its limit; returns whether it did. Never blocks or signals the writer otherwise. */
-export function rotateIfLarge(file: string, spec: RotationSpec, reopen: (signal: NodeJS.Signals) => void): boolean {
-  return rotateChecked(file, spec, reopen).rotated;
+/** Rotates `file` if it is over its limit; returns whether it did. Never blocks or signals the writer. */
+export function rotateIfLarge(file: string, spec: RotationSpec): boolean {
+  return rotateChecked(file, spec).rotated;
 }
 
-/** Like rotateIfLarge, and says how large the file was (for scheduling the next check). */
-export function rotateChecked(file: string, spec: RotationSpec, reopen: (signal: NodeJS.Signals) => void): { rotated: boolean; size: number } {
+/**
+ * Like rotateIfLarge, and says how large the file was (for scheduling the next check).
+ * Always copy, then truncate: the program holds the stdout tend opened for it and no
+ * program reopens an inherited stdout, so a rename would leave it writing to FILE.1.
+ * Only a regular file is ever rotated: never /dev/stdout, a pipe or a terminal.
+ */
+export function rotateChecked(file: string, spec: RotationSpec): { rotated: boolean; size: number } {
   if (spec.maxSize <= 0) return { rotated: false, size: 0 };
   let size: number;
   try {
-    size = statSync(file).size;
+    const st = lstatSync(file);
+    if (!st.isFile()) return { rotated: false, size: 0 };
+    size = st.size;
   } catch {
     return { rotated: false, size: 0 };
   }
   if (size <= spec.maxSize) return { rotated: false, size };
   shift(file, spec.keep);
-  if (spec.keep === 0) {
-    truncateInPlace(file);
-  } else if (spec.reopenSignal) {
-    // The writer keeps its fd to the renamed file until it reopens: nothing is lost.
-    renameSync(file, `${file}.1`);
-    reopen(spec.reopenSignal);
-  } else {
-    copyThenTruncate(file, `${file}.1`);
-  }
+  if (spec.keep === 0) truncateInPlace(file);
+  else copyThenTruncate(file, `${file}.1`);
   return { rotated: true, size };
 }
 

@@ -21,6 +21,14 @@ export interface LockHolder {
  * stale; and another local user cannot bind the name first, since it cannot know it.
  */
 function socketName(stateDir: string, what: string): string {
+  return nameFrom(readSecret(stateDir), what);
+}
+
+function nameFrom(secret: string, what: string): string {
+  return `\0tend-${createHash('sha256').update(`${secret}\0${what}`).digest('hex').slice(0, 40)}`;
+}
+
+function readSecret(stateDir: string): string {
   const file = path.join(stateDir, 'lock.secret');
   let secret: string;
   try {
@@ -31,7 +39,7 @@ function socketName(stateDir: string, what: string): string {
     writePrivateFile(file, randomBytes(32).toString('hex'), { exclusive: true });
     secret = readFileSync(file, 'utf8');
   }
-  return `\0tend-${createHash('sha256').update(`${secret}\0${what}`).digest('hex').slice(0, 40)}`;
+  return secret;
 }
 
 async function bind(name: string): Promise<net.Server | null> {
@@ -50,21 +58,67 @@ export class StateLock {
   private constructor(
     private readonly server: net.Server,
     private readonly infoFile: string,
+    private readonly stateDir: string,
+    private readonly secret: string,
   ) {}
+
+  /**
+   * Whether the lock still means what it meant: lock.secret removed (the state directory
+   * deleted and made again, say) is written back, so no other tend can take the lock; a
+   * different secret means another tend may already act here: the lock is lost.
+   */
+  check(): 'held' | 'restored' | 'lost' {
+    const file = path.join(this.stateDir, 'lock.secret');
+    try {
+      return readFileSync(file, 'utf8') === this.secret ? 'held' : 'lost';
+    } catch {
+      try {
+        ensurePrivateDir(this.stateDir);
+        writePrivateFile(file, this.secret, { exclusive: true });
+        return readFileSync(file, 'utf8') === this.secret ? 'restored' : 'lost';
+      } catch {
+        return 'lost';
+      }
+    }
+  }
 
   static async acquire(stateDir: string, role: LockRole, warn: (line: string) => void = () => {}): Promise<StateLock> {
     ensurePrivateDir(stateDir, warn);
     const real = realpathSync(stateDir);
     const infoFile = path.join(stateDir, 'lock.json');
-    const server = await bind(socketName(stateDir, `state:${real}`));
+    const secret = readSecret(stateDir);
+    const server = await bind(nameFrom(secret, `state:${real}`));
     if (!server) {
       const holder = readHolder(infoFile);
       const who = holder ? `tend ${holder.role === 'daemon' ? 'reconcile' : holder.command} (pid ${holder.pid}) since ${holder.since}` : 'another tend';
       throw Object.assign(new TendError('LOCKED', `${real} is in use by ${who}`), { holder });
     }
     const holder: LockHolder = { pid: process.pid, role, since: new Date().toISOString(), command: process.argv.slice(2).join(' ') };
-    writePrivateFile(infoFile, JSON.stringify(holder) + '\n');
-    return new StateLock(server, infoFile);
+    try {
+      writePrivateFile(infoFile, JSON.stringify(holder) + '\n');
+    } catch (e) {
+      // lock.json only says who holds the lock: a full disk must not keep tend from running.
+      warn(`cannot write ${infoFile} (${(e as NodeJS.ErrnoException).code ?? e}); the lock is held all the same`);
+    }
+    return new StateLock(server, infoFile, stateDir, secret);
+  }
+
+  /**
+   * Who holds the state directory now, or null: lock.json alone can name a tend that was
+   * SIGKILLed, so the lock itself is tried (and let go at once when it was free).
+   */
+  static async holder(stateDir: string): Promise<LockHolder | null> {
+    let name: string;
+    try {
+      readFileSync(path.join(stateDir, 'lock.secret'));
+      name = socketName(stateDir, `state:${realpathSync(stateDir)}`);
+    } catch {
+      return null; // no secret: no tend has ever held it
+    }
+    const server = await bind(name);
+    if (!server) return readHolder(path.join(stateDir, 'lock.json'));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return null;
   }
 
   async release(): Promise<void> {

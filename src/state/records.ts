@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { InstanceState } from '../reconciler/states.js';
 import { TendError } from './errors.js';
@@ -44,12 +44,24 @@ export interface InstanceRecord {
   startFailures: number;
   backoffUntil: number | null;
   stopDeadline: number | null;
+  /**
+   * False between writing STOPPING and sending the stop signal: a tend that died in
+   * between left a stop nobody sent, and the next one sends it. Absent in old tables: sent.
+   */
+  stopSignalSent?: boolean;
+  /** The program's stop settings as last known, for stopping it once it is gone from the file. */
+  stop?: { signal: NodeJS.Signals; timeout: number };
   killed: boolean;
   lastExit: ExitInfo | null;
   /** Why it was last started or stopped: start, crash, generation, spec-changed, stopped... */
   lastReason: string;
   /** What was measured for that reason (`memory: 530Mi > 512Mi for 3 samples`), if anything. */
   lastDetail?: string | null;
+  /**
+   * Rebuilt from /proc after the table was lost: spec, generation and restart request are
+   * unknown until the next pass takes them from the desired state (adopted as they are).
+   */
+  rebuilt?: boolean;
 }
 
 export type RecordTable = Map<string, InstanceRecord>;
@@ -88,9 +100,25 @@ export class RecordStore {
     } catch (e) {
       throw new TendError(
         'STATE_DIR_CORRUPT',
-        `${this.file}: the process table is damaged (${(e as Error).message}); nothing was stopped. Move it aside to let tend start over; running programs would then be started again beside the old ones.`,
+        `${this.file}: the process table is damaged (${(e as Error).message}); nothing was stopped. The next tend reconcile moves it aside and rebuilds it from the running processes.`,
         { cause: e },
       );
+    }
+  }
+
+  /**
+   * The table for the one actor of the state directory: a damaged file is moved aside
+   * (kept, with a message) rather than stopping tend; `lost` says the table is gone, so
+   * the caller rebuilds it from the processes that carry this directory.
+   */
+  recover(warn: (line: string) => void): { table: RecordTable; lost: boolean } {
+    try {
+      return { table: this.load(), lost: !existsSync(this.file) };
+    } catch (e) {
+      const aside = `${this.file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(this.file, aside);
+      warn(`${(e as Error).message.split(';')[0]}; moved it to ${aside} and rebuilt the table from the running processes`);
+      return { table: new Map(), lost: true };
     }
   }
 

@@ -88,8 +88,6 @@ export interface LogSpec {
   maxSize: number;
   /** Rotated files kept per log. Default 10 (Supervisor's). */
   keep: number;
-  /** Rotate by rename and send this signal, for programs that reopen their logs on it. Default none (copy, then truncate). */
-  reopenSignal: NodeJS.Signals | null;
 }
 
 export interface ProgramSpec {

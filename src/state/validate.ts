@@ -25,7 +25,7 @@ const LIMIT_FIELDS = ['memory', 'openFiles', 'closeWait', 'interval', 'samples']
 const HEALTH_FIELDS = ['http', 'tcp', 'exec', 'interval', 'timeout', 'failures', 'initialDelay'] as const;
 const BACKOFF_FIELDS = ['initial', 'max', 'resetAfter'] as const;
 const STOP_FIELDS = ['signal', 'timeout'] as const;
-const LOG_FIELDS = ['stdout', 'stderr', 'maxSize', 'keep', 'reopenSignal'] as const;
+const LOG_FIELDS = ['stdout', 'stderr', 'maxSize', 'keep'] as const;
 const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
@@ -297,10 +297,16 @@ function readStop(read: YamlReader, node: unknown, where: string): StopSpec | nu
 
 function readLogs(read: YamlReader, node: unknown, where: string, program: string, baseDir: string, stateDir: string): LogSpec | null {
   const fallback = (stream: string) => path.join(stateDir, 'logs', `${program}.{replica}.${stream}.log`);
-  const rotation = { maxSize: 50 * 2 ** 20, keep: 10, reopenSignal: null };
+  const rotation = { maxSize: 50 * 2 ** 20, keep: 10 };
   if (node === undefined) return { stdout: fallback('out'), stderr: fallback('err'), ...rotation };
   const map = read.map(node, where);
   if (!map) return null;
+  const reopen = map.get('reopenSignal', true) as Node | undefined;
+  if (reopen !== undefined) {
+    // Removed: no program reopens the stdout tend opened for it, so a rename rotation lost output.
+    read.problem(reopen, `${where}.reopenSignal`, 'is no longer supported: tend rotates captured output by copy, then truncate, which needs no signal. Remove it (a program\'s own log files, like nginx\'s access.log, are rotated by logrotate as before)');
+    map.delete('reopenSignal');
+  }
   read.keys(map, where, LOG_FIELDS);
   const stdout = optional(map, 'stdout', (n) => read.str(n, `${where}.stdout`));
   const stderr = optional(map, 'stderr', (n) => read.str(n, `${where}.stderr`));
@@ -309,7 +315,6 @@ function readLogs(read: YamlReader, node: unknown, where: string, program: strin
     stderr: stderr === null ? fallback('err') : stderr === 'stdout' ? 'stdout' : path.resolve(baseDir, stderr),
     maxSize: optional(map, 'maxSize', (n) => read.size(n, `${where}.maxSize`)) ?? rotation.maxSize,
     keep: optional(map, 'keep', (n) => read.int(n, `${where}.keep`, 0)) ?? rotation.keep,
-    reopenSignal: optional(map, 'reopenSignal', (n) => readSignal(read, n, `${where}.reopenSignal`)),
   };
 }
 

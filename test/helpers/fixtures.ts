@@ -13,7 +13,7 @@ export function program(name: string, overrides: Partial<ProgramSpec> = {}): Pro
     generation: 0,
     restart: { ...DEFAULTS.restart, exitCodes: [0], backoff: { ...DEFAULTS.restart.backoff } },
     stop: { ...DEFAULTS.stop },
-    logs: { stdout: '/tmp/out.log', stderr: '/tmp/err.log', maxSize: 0, keep: 10, reopenSignal: null },
+    logs: { stdout: '/tmp/out.log', stderr: '/tmp/err.log', maxSize: 0, keep: 10 },
     limits: null,
     health: null,
     configError: null,

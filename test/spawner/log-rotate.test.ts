@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { rotateIfLarge } from '../../src/spawner/log-rotate.js';
@@ -49,17 +49,35 @@ t.test('copy-then-truncate rotation under a fast writer: lines lost per rotation
   t.equal((await p.status())[0]!.state, 'RUNNING', 'the writer was never blocked or stopped');
 });
 
-t.test('with reopenSignal, rotates by rename and signals the program instead of copying', async (t) => {
+t.test('rotates captured output by copy: the program goes on writing to FILE, tend logs shows its newest lines', async (t) => {
+  const p = new Project(t, `programs:
+  ticker:
+    command: [node, -e, "let i = 0; setInterval(() => console.log('tick ' + (i++) + ' ' + 'y'.repeat(200)), 2)"]
+    env: { TEND_TEST_MARK: '@MARK@' }
+    restart: { startSeconds: 200ms }
+    logs: { maxSize: 20Ki, keep: 2 }
+`);
+  p.daemon();
+  const file = path.join(p.stateDir, 'logs', 'ticker.0.out.log');
+  await waitFor('a rotation', () => existsSync(`${file}.1`), 10_000);
+  const tick = (text: string) => Math.max(...[...text.matchAll(/^tick (\d+)/gm)].map((m) => Number(m[1])));
+  const rotatedLast = tick(readFileSync(`${file}.1`, 'utf8'));
+  await waitFor('newer lines in FILE itself', () => tick(readFileSync(file, 'utf8')) > rotatedLast + 5, 10_000);
+  const shown = await p.run(['logs', 'ticker', '-n', '3']);
+  t.equal(shown.code, 0);
+  t.ok(tick(shown.stdout) > rotatedLast, 'tend logs shows lines written after the rotation');
+  t.ok(statSync(`${file}.1`).size < 200 * 1024, 'FILE.1 does not grow without limit');
+});
+
+t.test('never rotates what is not a regular file', async (t) => {
+  t.notOk(rotateIfLarge('/dev/null', { maxSize: 1, keep: 3 }), '/dev/null');
   const p = new Project(t);
   const file = path.join(p.dir, 'app.log');
   writeFileSync(file, 'x'.repeat(2000));
-  writeFileSync(`${file}.1`, 'older');
-  const signals: string[] = [];
-  t.ok(rotateIfLarge(file, { maxSize: 1000, keep: 3, reopenSignal: 'SIGUSR1' }, (s) => signals.push(s)));
-  t.same(signals, ['SIGUSR1']);
-  t.equal(readFileSync(`${file}.1`, 'utf8').length, 2000, 'the current file became .1');
-  t.equal(readFileSync(`${file}.2`, 'utf8'), 'older', 'and .1 became .2');
-  t.notOk(rotateIfLarge(`${file}.2`, { maxSize: 1000, keep: 3, reopenSignal: null }, () => {}), 'a small file is left alone');
+  symlinkSync(file, path.join(p.dir, 'link.log'));
+  t.notOk(rotateIfLarge(path.join(p.dir, 'link.log'), { maxSize: 1000, keep: 3 }), 'a symlink (/dev/stdout is one)');
+  t.notOk(existsSync('/dev/null.1'));
+  t.notOk(rotateIfLarge(`${file}.2`, { maxSize: 1000, keep: 3 }), 'a missing file is left alone');
 });
 
 t.test('keeps only `keep` rotated files', async (t) => {
@@ -67,7 +85,7 @@ t.test('keeps only `keep` rotated files', async (t) => {
   const file = path.join(p.dir, 'app.log');
   for (let i = 0; i < 5; i++) {
     writeFileSync(file, `round ${i} `.repeat(200));
-    rotateIfLarge(file, { maxSize: 100, keep: 2, reopenSignal: null }, () => {});
+    rotateIfLarge(file, { maxSize: 100, keep: 2 });
   }
   t.same(readdirSync(p.dir).filter((f) => f.startsWith('app.log')).sort(), ['app.log', 'app.log.1', 'app.log.2']);
   t.match(readFileSync(`${file}.1`, 'utf8'), /^round 4/);

@@ -52,7 +52,7 @@ t.test('reads every field', async (t) => {
     limits: { memory: 512Mi, openFiles: 1000, closeWait: 50, interval: 2s, samples: 5 }
     health: { http: { url: 'http://127.0.0.1:8080/health' }, interval: 5s, timeout: 500ms, failures: 2, initialDelay: 3s }
     stop: { signal: INT, timeout: 30s }
-    logs: { stdout: /var/log/api.log, stderr: stdout, maxSize: 10Mi, keep: 3, reopenSignal: USR1 }
+    logs: { stdout: /var/log/api.log, stderr: stdout, maxSize: 10Mi, keep: 3 }
 `,
     opts,
   );
@@ -65,7 +65,8 @@ t.test('reads every field', async (t) => {
   t.same(api.limits, { memory: 512 * 2 ** 20, openFiles: 1000, closeWait: 50, interval: 2000, samples: 5 });
   t.same(api.health, { probe: { kind: 'http', url: 'http://127.0.0.1:8080/health' }, interval: 5000, timeout: 500, failures: 2, initialDelay: 3000 });
   t.same(api.stop, { signal: 'SIGINT', timeout: 30_000 });
-  t.same(api.logs, { stdout: '/var/log/api.log', stderr: 'stdout', maxSize: 10 * 2 ** 20, keep: 3, reopenSignal: 'SIGUSR1' });
+  t.same(api.logs, { stdout: '/var/log/api.log', stderr: 'stdout', maxSize: 10 * 2 ** 20, keep: 3 });
+  t.match(problems('programs:\n  web:\n    command: x\n    logs: { reopenSignal: USR1 }\n')[0], /^state\.yaml:4:27: programs\.web\.logs\.reopenSignal: is no longer supported: tend rotates captured output by copy/);
 });
 
 t.test('reports a wrong type with its line, column and field', async (t) => {
