@@ -45,7 +45,11 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     return EXIT.LOCKED;
   }
   const { loop, subscribe } = buildLoop(globals);
-  const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals) });
+  // Without its control socket (a full disk, say) the daemon still converges; verbs then wait on their own.
+  const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals) }).catch((e: Error) => {
+    logLine(`cannot open the control socket: ${e.message}; the daemon goes on converging, but verbs cannot wait on it`);
+    return null;
+  });
   const watcher = watchStateFile(globals.file, () => loop.requestPass());
   watcher.on('error', (e) => logLine(`watching ${globals.file}: ${(e as Error).message}`));
   logLine(`tend reconcile: pid ${process.pid}, file ${globals.file}, state ${globals.stateDir}`);
@@ -81,7 +85,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   clearInterval(keepAlive);
   await watcher.close();
   await loop.close();
-  await new Promise<void>((resolve) => control.close(() => resolve()));
+  if (control) await new Promise<void>((resolve) => control.close(() => resolve()));
   await lock.release();
   return lockLost ? EXIT.LOCK_LOST : EXIT.OK;
 }

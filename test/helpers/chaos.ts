@@ -92,7 +92,10 @@ export async function runChaos(t: Teardown, rounds: number, seed: number, say: (
   for (let round = 0; round < rounds; round++) {
     let d = p.daemon();
     await converged(`before round ${round}`);
-    const action: Action = pick(['scale-up', 'scale-down', 'generation', 'stop', 'start', 'crash'] as const);
+    // Only actions that change something: no scale-down at 0, no stop of what is stopped.
+    const possible: Action[] = ['generation', 'crash', desired.webReplicas < 4 ? 'scale-up' : 'scale-down', desired.webReplicas > 0 ? 'scale-down' : 'scale-up', desired.workerState === 'running' ? 'stop' : 'start'];
+    if (desired.webReplicas === 0) possible[0] = 'scale-up';
+    const action: Action = pick(possible);
     report.actions[action] = (report.actions[action] ?? 0) + 1;
     if (action === 'scale-up') desired = { ...desired, webReplicas: Math.min(4, desired.webReplicas + 1 + Math.floor(random() * 2)) };
     if (action === 'scale-down') desired = { ...desired, webReplicas: Math.max(0, desired.webReplicas - 1 - Math.floor(random() * 2)) };
