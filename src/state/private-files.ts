@@ -15,10 +15,15 @@ export function ensurePrivateDir(dir: string, warn: (line: string) => void = () 
   }
   for (const name of readdirSync(dir)) {
     const file = path.join(dir, name);
-    const f = lstatSync(file);
-    if (!f.isFile() || (f.mode & 0o077) === 0 || f.uid !== process.getuid?.()) continue;
-    chmodSync(file, 0o600);
-    warn(`${file} was readable by other users (mode ${(f.mode & 0o777).toString(8)}); made it 0600`);
+    try {
+      const f = lstatSync(file);
+      if (!f.isFile() || (f.mode & 0o077) === 0 || f.uid !== process.getuid?.()) continue;
+      chmodSync(file, 0o600);
+      warn(`${file} was readable by other users (mode ${(f.mode & 0o777).toString(8)}); made it 0600`);
+    } catch (e) {
+      // A temp file another tend renamed away meanwhile: nothing to fix.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
 }
 
