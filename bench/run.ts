@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ReconcileLoop } from '../src/reconciler/loop.js';
+import { ReconcileLoop } from '../src/runtime/loop.js';
 import { OsProcessControl } from '../src/spawner/os-process-control.js';
-import { DesiredSource } from '../src/state/desired-source.js';
-import { RecordStore } from '../src/state/records.js';
+import { DesiredSource } from '../src/state/desired/source.js';
+import { RecordStore } from '../src/state/records/records.js';
 import { allRunning, Bench, cpuMs, exists, exit, killToReplacement, memoryMb, pids, restarterFloor, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
 
 interface Figure {

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { ReconcileLoop, type Clock } from '../reconciler/loop.js';
+import { ReconcileLoop, type Clock } from '../runtime/loop.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
-import { DesiredSource } from '../state/desired-source.js';
-import { EventLog, type TendEvent } from '../state/events.js';
-import { RecordStore } from '../state/records.js';
+import { DesiredSource } from '../state/desired/source.js';
+import { EventLog, type TendEvent } from '../state/records/events.js';
+import { RecordStore } from '../state/records/records.js';
 
 export interface GlobalOptions {
   /** state.yaml; default ./state.yaml or $TEND_FILE. */

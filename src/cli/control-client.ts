@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { TendError } from '../state/errors.js';
+import { TendError } from '../errors.js';
 import { controlSocketPath, type ControlReply, type ControlRequest } from './control-protocol.js';
 
 /** Sends one request to the daemon and waits for its one-line reply. */

@@ -1,7 +1,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import type { ReconcileLoop } from '../reconciler/loop.js';
-import type { TendEvent } from '../state/events.js';
+import type { ReconcileLoop } from '../runtime/loop.js';
+import type { TendEvent } from '../state/records/events.js';
 import { controlSocketPath, MAX_REQUEST_BYTES, parseRequest, REQUEST_TIMEOUT_MS, type ControlReply, type ControlRequest } from './control-protocol.js';
 
 /**

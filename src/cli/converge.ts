@@ -1,5 +1,5 @@
-import { isTendError } from '../state/errors.js';
-import { StateLock, type LockHolder, type LockRole } from '../state/lock.js';
+import { isTendError } from '../errors.js';
+import { StateLock, type LockHolder, type LockRole } from '../state/records/lock.js';
 import { askDaemon } from './control-client.js';
 import { buildLoop, logLine, type GlobalOptions } from './context.js';
 

@@ -1,7 +1,7 @@
 import { OsProcessControl } from '../spawner/os-process-control.js';
-import { StateLock } from '../state/lock.js';
-import { RecordStore } from '../state/records.js';
-import { parseSignalName } from '../state/signal-name.js';
+import { StateLock } from '../state/records/lock.js';
+import { RecordStore } from '../state/records/records.js';
+import { parseSignalName } from '../state/desired/signal-name.js';
 import { collectStatus, filterRows } from './status.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadState } from '../state/load.js';
-import { instanceName, logPath } from '../state/schema.js';
+import { loadState } from '../state/desired/load.js';
+import { instanceName, logPath } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { Follower, lastLines } from './tail.js';

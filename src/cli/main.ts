@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../state/duration.js';
-import { isTendError } from '../state/errors.js';
-import { closest } from '../state/did-you-mean.js';
+import { parseDuration } from '../state/desired/duration.js';
+import { isTendError } from '../errors.js';
+import { closest } from '../state/desired/did-you-mean.js';
 import { resolveGlobals } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';

@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { isTendError } from '../state/errors.js';
-import { StateLock } from '../state/lock.js';
-import type { PassResult } from '../reconciler/loop.js';
+import { isTendError } from '../errors.js';
+import { StateLock } from '../state/records/lock.js';
+import type { PassResult } from '../runtime/loop.js';
 import { converge } from './converge.js';
 import { serveControl } from './control-server.js';
 import { collectStatus } from './status.js';

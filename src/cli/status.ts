@@ -1,9 +1,9 @@
 import { formatUptime, isSettled, statusRows, type InstanceStatus } from '../reconciler/status.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
-import { isTendError } from '../state/errors.js';
-import { loadState } from '../state/load.js';
-import { RecordStore } from '../state/records.js';
-import type { DesiredState } from '../state/schema.js';
+import { isTendError } from '../errors.js';
+import { loadState } from '../state/desired/load.js';
+import { RecordStore } from '../state/records/records.js';
+import type { DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 

@@ -1,5 +1,5 @@
-import { formatProblem, isTendError, type Problem } from '../state/errors.js';
-import { loadState } from '../state/load.js';
+import { formatProblem, isTendError, type Problem } from '../errors.js';
+import { loadState } from '../state/desired/load.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 

@@ -1,4 +1,4 @@
-import type { BackoffSpec } from '../state/schema.js';
+import type { BackoffSpec } from '../state/desired/schema.js';
 
 /**
  * Delay before restarting after the Nth exit in a row (N >= 1). The first exit after a

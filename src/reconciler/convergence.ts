@@ -1,6 +1,6 @@
-import type { InstanceRecord } from '../state/records.js';
-import { formatDuration } from '../state/duration.js';
-import { instanceName, type DesiredState } from '../state/schema.js';
+import type { InstanceRecord } from '../state/records/records.js';
+import { formatDuration } from '../state/desired/duration.js';
+import { instanceName, type DesiredState } from '../state/desired/schema.js';
 import { renewReason } from './plan.js';
 import type { Observation } from './plan-types.js';
 

@@ -1,7 +1,7 @@
-import { cron } from '../state/cron.js';
-import { formatDuration } from '../state/duration.js';
-import type { InstanceRecord } from '../state/records.js';
-import type { ProgramSpec } from '../state/schema.js';
+import { cron } from '../state/desired/cron.js';
+import { formatDuration } from '../state/desired/duration.js';
+import type { InstanceRecord } from '../state/records/records.js';
+import type { ProgramSpec } from '../state/desired/schema.js';
 import type { Observation, UsageKind } from './plan-types.js';
 
 export interface DueRestart {

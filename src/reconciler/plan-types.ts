@@ -1,5 +1,5 @@
-import type { ExitInfo, InstanceRecord } from '../state/records.js';
-import type { DesiredState } from '../state/schema.js';
+import type { ExitInfo, InstanceRecord } from '../state/records/records.js';
+import type { DesiredState } from '../state/desired/schema.js';
 
 /** What the loop saw of one record's process this pass. */
 export interface Observation {

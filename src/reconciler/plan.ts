@@ -1,11 +1,11 @@
 import equal from 'fast-deep-equal';
-import type { ExitInfo, InstanceRecord } from '../state/records.js';
-import { DEFAULTS, instanceName, type ProgramSpec, type StopSpec } from '../state/schema.js';
+import type { ExitInfo, InstanceRecord } from '../state/records/records.js';
+import { DEFAULTS, instanceName, type ProgramSpec, type StopSpec } from '../state/desired/schema.js';
 import { backoffDelay, isStableRun } from './backoff.js';
 import { dueRestart } from './due.js';
 import { changedFields } from './spec-hash.js';
 import { noObservation, type Action, type Observation, type Plan, type PlanInput } from './plan-types.js';
-import { assertNever } from './states.js';
+import { assertNever } from '../state/records/states.js';
 
 /** How soon to look again at a process whose end sends no event (adopted, or lingering). */
 export const POLL_MS = 100;

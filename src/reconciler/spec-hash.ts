@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import equal from 'fast-deep-equal';
-import type { ProcessSpec } from '../state/schema.js';
+import type { ProcessSpec } from '../state/desired/schema.js';
 
 /** A short stable hash of the fields that define a process (key order does not matter). */
 export function specHash(spec: ProcessSpec): string {

@@ -1,6 +1,6 @@
-import type { ExitInfo, InstanceRecord } from '../state/records.js';
-import { instanceName, parseInstanceName, type DesiredState } from '../state/schema.js';
-import { hasProcess, type InstanceState } from './states.js';
+import type { ExitInfo, InstanceRecord } from '../state/records/records.js';
+import { instanceName, parseInstanceName, type DesiredState } from '../state/desired/schema.js';
+import { hasProcess, type InstanceState } from '../state/records/states.js';
 
 /** One row of `tend status --json` (the documented contract). */
 export interface InstanceStatus {

@@ -1,10 +1,10 @@
-import { formatDuration } from '../state/duration.js';
-import type { InstanceRecord, RecordTable } from '../state/records.js';
-import type { ProgramSpec } from '../state/schema.js';
+import { formatDuration } from '../state/desired/duration.js';
+import type { InstanceRecord, RecordTable } from '../state/records/records.js';
+import type { ProgramSpec } from '../state/desired/schema.js';
 import { describeExit } from './convergence.js';
 import type { Action, ExitedAction, StartAction } from './plan-types.js';
 import { specHash } from './spec-hash.js';
-import { assertTransition, type InstanceState } from './states.js';
+import { assertTransition, type InstanceState } from '../state/records/states.js';
 
 /** Reasons that continue a crash streak; any other start (a person's, a new spec) resets it. */
 const STREAK_REASONS = new Set(['crash', 'exit', 'spawn-error']);

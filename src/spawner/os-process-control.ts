@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { ProcessControl, ProcessRef, RebuiltInstance, SpawnOutcome, SpawnRequest } from '../reconciler/process-control.js';
-import type { InstanceRecord } from '../state/records.js';
+import type { ProcessControl, ProcessRef, RebuiltInstance, SpawnOutcome, SpawnRequest } from '../runtime/ports.js';
+import type { InstanceRecord } from '../state/records/records.js';
 import { verify, type ProcessIdentity } from './identity.js';
 import { isLiveState, readBootId, readProcStat, type ProcStat } from './proc-stat.js';
 import { ProcReader } from './proc-read.js';
@@ -10,7 +10,7 @@ import { rotateChecked, type RotationSpec } from './log-rotate.js';
 import { spawnInstance } from './spawn.js';
 import { runProbe, type ProbeResult } from './probe.js';
 import { sampleTrees, type SampleTarget, type TreeUsage } from './usage.js';
-import type { ProbeSpec } from '../state/schema.js';
+import type { ProbeSpec } from '../state/desired/schema.js';
 
 /** The real ProcessControl: Linux processes, /proc and signals. */
 /** How long the member list of a process tree is reused between samples. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import type { ProbeSpec } from '../state/schema.js';
+import type { ProbeSpec } from '../state/desired/schema.js';
 
 export type ProbeResult = { ok: true } | { ok: false; error: string };
 

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import type { ProcessRef, SpawnOutcome, SpawnRequest } from '../reconciler/process-control.js';
-import { logPath } from '../state/schema.js';
+import type { ProcessRef, SpawnOutcome, SpawnRequest } from '../runtime/ports.js';
+import { logPath } from '../state/desired/schema.js';
 import { readProcStat } from './proc-stat.js';
 import { resolveUser } from './users.js';
 

@@ -1,5 +1,5 @@
-import { TendError } from '../state/errors.js';
-import { lookupUser, type UserInfo } from '../state/passwd.js';
+import { TendError } from '../errors.js';
+import { lookupUser, type UserInfo } from '../state/desired/passwd.js';
 
 /**
  * The uid/gid to spawn with for `user:`, or null when no switch is needed.

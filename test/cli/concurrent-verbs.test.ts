@@ -1,5 +1,5 @@
 import t from 'tap';
-import { validateState } from '../../src/state/validate.js';
+import { validateState } from '../../src/state/desired/validate.js';
 import { readFileSync } from 'node:fs';
 import { Project, sleeper, waitFor } from '../helpers/project.js';
 

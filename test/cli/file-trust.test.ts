@@ -3,7 +3,7 @@ import { closeSync, ftruncateSync, openSync, readFileSync, renameSync, utimesSyn
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { validateState } from '../../src/state/validate.js';
+import { validateState } from '../../src/state/desired/validate.js';
 import { malformedFiles } from '../helpers/malformed.js';
 import { alive, Project, sleeper, waitFor } from '../helpers/project.js';
 

@@ -36,7 +36,7 @@ for (const withDaemon of [false, true]) {
 
 t.test('edits keep every comment, blank line and quote of the file', async (t) => {
   const p = new Project(t);
-  copyFileSync(new URL('../state/golden/before.yaml', import.meta.url), p.file);
+  copyFileSync(new URL('../state/desired/golden/before.yaml', import.meta.url), p.file);
   const before = readFileSync(p.file, 'utf8');
   // The golden programs run `node server.js` and `python3 -m worker`: edit without waiting.
   for (const args of [['stop', 'web'], ['stop', 'worker'], ['restart', 'web']]) {

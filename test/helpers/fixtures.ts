@@ -1,6 +1,6 @@
 import type { Observation } from '../../src/reconciler/plan-types.js';
-import type { InstanceRecord } from '../../src/state/records.js';
-import { DEFAULTS, type DesiredState, type ProgramSpec } from '../../src/state/schema.js';
+import type { InstanceRecord } from '../../src/state/records/records.js';
+import { DEFAULTS, type DesiredState, type ProgramSpec } from '../../src/state/desired/schema.js';
 
 /** A program as validation would produce it, with every default; override what the case is about. */
 export function program(name: string, overrides: Partial<ProgramSpec> = {}): ProgramSpec {

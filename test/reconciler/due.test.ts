@@ -2,8 +2,8 @@ import t from 'tap';
 import { jitterOffset } from '../../src/reconciler/due.js';
 import { plan } from '../../src/reconciler/plan.js';
 import type { Action, Observation } from '../../src/reconciler/plan-types.js';
-import type { InstanceRecord } from '../../src/state/records.js';
-import type { ProgramSpec } from '../../src/state/schema.js';
+import type { InstanceRecord } from '../../src/state/records/records.js';
+import type { ProgramSpec } from '../../src/state/desired/schema.js';
 import { alive, desired, program, record } from '../helpers/fixtures.js';
 
 const at = (iso: string) => Date.parse(iso);

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { plan, POLL_MS } from '../../src/reconciler/plan.js';
 import type { Action, Observation } from '../../src/reconciler/plan-types.js';
-import type { InstanceRecord } from '../../src/state/records.js';
-import type { ProgramSpec } from '../../src/state/schema.js';
+import type { InstanceRecord } from '../../src/state/records/records.js';
+import type { ProgramSpec } from '../../src/state/desired/schema.js';
 import { adopted, alive, dead, desired, program, record, vanished } from '../helpers/fixtures.js';
 
 interface Case {

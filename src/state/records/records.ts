@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import type { InstanceState } from '../reconciler/states.js';
-import { TendError } from './errors.js';
+import type { InstanceState } from './states.js';
+import { TendError } from '../../errors.js';
 import { writePrivateFile } from './private-files.js';
-import type { ProcessSpec } from './schema.js';
+import type { ProcessSpec } from '../desired/schema.js';
 
 /** How a process ended. Both null means nobody saw it end (an adopted process): "exit unknown". */
 export interface ExitInfo {

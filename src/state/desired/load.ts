@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { formatProblem, TendError, type Problem } from './errors.js';
+import { formatProblem, TendError, type Problem } from '../../errors.js';
 import { lookupUser } from './passwd.js';
 import type { DesiredState, ProgramSpec } from './schema.js';
 import { validateState } from './validate.js';

@@ -1,7 +1,7 @@
 import { constants, accessSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, parseDocument, type Node, type YAMLMap } from 'yaml';
-import { TendError } from './errors.js';
+import { TendError } from '../../errors.js';
 
 export type FieldValue = string | number;
 

@@ -1,5 +1,5 @@
 import { Lexer } from 'yaml';
-import type { Problem } from './errors.js';
+import type { Problem } from '../../errors.js';
 
 /**
  * Bounds no real state.yaml comes near, so that no file can crash or wedge tend.

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { splitCommand } from '../../src/state/command-line.js';
-import { parseDuration } from '../../src/state/duration.js';
-import { validateState } from '../../src/state/validate.js';
-import { loadStateText } from '../../src/state/load.js';
-import { formatProblem, isTendError } from '../../src/state/errors.js';
+import { splitCommand } from '../../../src/state/desired/command-line.js';
+import { parseDuration } from '../../../src/state/desired/duration.js';
+import { validateState } from '../../../src/state/desired/validate.js';
+import { loadStateText } from '../../../src/state/desired/load.js';
+import { formatProblem, isTendError } from '../../../src/errors.js';
 
 const opts = { file: '/srv/app/state.yaml', stateDir: '/srv/app/.tend' };
 
@@ -137,7 +137,7 @@ t.test('throws INVALID_STATE_FILE with the problems attached', async (t) => {
 });
 
 t.test('reads sizes with binary and decimal units', async (t) => {
-  const { parseSize } = await import('../../src/state/size.js');
+  const { parseSize } = await import('../../../src/state/desired/size.js');
   const cases: [unknown, number | null][] = [['50Mi', 52_428_800], ['512Ki', 524_288], ['1G', 1e9], ['10MB', 1e7], [4096, 4096], ['lots', null], ['5Xi', null], [-1, null]];
   for (const [input, bytes] of cases) t.equal(parseSize(input), bytes, String(input));
   t.match(problems('programs:\n  web:\n    command: x\n    logs: { maxSize: huge }\n')[0], /state.yaml:4:22: programs.web.logs.maxSize: expected a size like 50Mi/);

@@ -1,7 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
-import type { Problem } from './errors.js';
+import type { Problem } from '../../errors.js';
 import { INPUT_LIMITS } from './input-check.js';
 import { closest } from './did-you-mean.js';
 

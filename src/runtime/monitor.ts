@@ -1,7 +1,7 @@
-import type { InstanceRecord } from '../state/records.js';
-import type { DesiredState } from '../state/schema.js';
-import type { Observation, UsageKind } from './plan-types.js';
-import type { ProcessControl } from './process-control.js';
+import type { InstanceRecord } from '../state/records/records.js';
+import type { DesiredState } from '../state/desired/schema.js';
+import type { Observation, UsageKind } from '../reconciler/plan-types.js';
+import type { ProcessControl } from './ports.js';
 
 interface ProbeState {
   failures: number;

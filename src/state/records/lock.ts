@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { TendError } from './errors.js';
+import { TendError } from '../../errors.js';
 import { ensurePrivateDir, writePrivateFile } from './private-files.js';
 
 export type LockRole = 'daemon' | 'once' | 'command';

@@ -1,5 +1,5 @@
-import type { InstanceRecord } from '../state/records.js';
-import type { ProbeSpec, ProcessSpec } from '../state/schema.js';
+import type { InstanceRecord } from '../state/records/records.js';
+import type { ProbeSpec, ProcessSpec } from '../state/desired/schema.js';
 
 /** Everything the loop asks of the operating system; the real one lives in src/spawner. */
 export interface ProcessControl {

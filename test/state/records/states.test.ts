@@ -1,5 +1,5 @@
 import t from 'tap';
-import { assertTransition, canTransition, hasProcess, INSTANCE_STATES, TransitionError } from '../../src/reconciler/states.js';
+import { assertTransition, canTransition, hasProcess, INSTANCE_STATES, TransitionError } from '../../../src/state/records/states.js';
 
 t.test('allows the transitions of a normal life', async (t) => {
   const life = ['STOPPED', 'STARTING', 'RUNNING', 'BACKOFF', 'STARTING', 'RUNNING', 'STOPPING', 'STOPPED'] as const;

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { DesiredRead } from '../state/desired-source.js';
-import { formatProblem } from '../state/errors.js';
-import type { TendEvent } from '../state/events.js';
-import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records.js';
-import { instanceName, logPath, type DesiredState } from '../state/schema.js';
-import { convergence, type Convergence } from './convergence.js';
-import { plan } from './plan.js';
-import type { Action, Observation, Plan } from './plan-types.js';
-import type { ProcessControl, RebuiltInstance } from './process-control.js';
+import type { DesiredRead } from '../state/desired/source.js';
+import { formatProblem } from '../errors.js';
+import type { TendEvent } from '../state/records/events.js';
+import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records/records.js';
+import { instanceName, logPath, type DesiredState } from '../state/desired/schema.js';
+import { convergence, type Convergence } from '../reconciler/convergence.js';
+import { plan } from '../reconciler/plan.js';
+import type { Action, Observation, Plan } from '../reconciler/plan-types.js';
+import type { ProcessControl, RebuiltInstance } from './ports.js';
 import { Monitor } from './monitor.js';
-import { hasProcess } from './states.js';
-import { applyToRecord, startingRecord } from './transitions.js';
+import { hasProcess } from '../state/records/states.js';
+import { applyToRecord, startingRecord } from '../reconciler/transitions.js';
 
 export interface Clock {
   now(): number;

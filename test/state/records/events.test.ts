@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { EventLog, type TendEvent } from '../../src/state/events.js';
+import { EventLog, type TendEvent } from '../../../src/state/records/events.js';
 
 const event = (i: number): TendEvent => ({ at: new Date(i).toISOString(), instance: 'web:0', event: 'started', reason: 'start', pid: i, message: `web:0: started pid ${i}` });
 

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { validateState } from '../../src/state/validate.js';
-import { malformedFiles } from '../helpers/malformed.js';
-import { CLI } from '../helpers/project.js';
+import { validateState } from '../../../src/state/desired/validate.js';
+import { malformedFiles } from '../../helpers/malformed.js';
+import { CLI } from '../../helpers/project.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tend-malformed-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +26,7 @@ t.test(`every one of ${files.length} malformed files is refused with a position,
   t.ok(files.length >= 200, `at least 200 files (${files.length})`);
   // One process loads every file the way validate does, timing each and reporting its peak memory.
   const script = `
-    import { loadState } from ${JSON.stringify(new URL('../../dist/state/load.js', import.meta.url).href)};
+    import { loadState } from ${JSON.stringify(new URL('../../../dist/state/desired/load.js', import.meta.url).href)};
     const out = [];
     for (const name of JSON.parse(process.argv[1])) {
       const file = ${JSON.stringify(dir)} + '/' + name + '.yaml';

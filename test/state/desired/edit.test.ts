@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { readProgramNumber, setProgramField } from '../../src/state/edit.js';
-import { validateState } from '../../src/state/validate.js';
+import { readProgramNumber, setProgramField } from '../../../src/state/desired/edit.js';
+import { validateState } from '../../../src/state/desired/validate.js';
 
 const before = readFileSync(new URL('./golden/before.yaml', import.meta.url), 'utf8');
 
@@ -57,7 +57,7 @@ t.test('refuses a program that is not in the file', async (t) => {
 });
 
 t.test('applies many edits in one parse, each in place', async (t) => {
-  const { editProgramFields } = await import('../../src/state/edit.js');
+  const { editProgramFields } = await import('../../../src/state/desired/edit.js');
   const after = editProgramFields(before, [
     { program: 'web', field: 'state', value: 'stopped' },
     { program: 'worker', field: 'state', value: 'stopped' },

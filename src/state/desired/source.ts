@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
-import { formatProblem, isTendError, type Problem } from './errors.js';
+import { formatProblem, isTendError, type Problem } from '../../errors.js';
 import { loadStateText } from './load.js';
-import { RestartRequests } from './restart-requests.js';
+import { RestartRequests } from '../records/restart-requests.js';
 import type { DesiredState } from './schema.js';
 
 export interface DesiredRead {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { splitCommand } from './command-line.js';
 import { parseSignalName } from './signal-name.js';
-import type { Problem } from './errors.js';
+import type { Problem } from '../../errors.js';
 import { DEFAULTS, type DesiredState, type HealthSpec, type LimitsSpec, type LogSpec, type ProbeSpec, type ProgramSpec, type RestartSpec, type StopSpec } from './schema.js';
 import { scheduleProblem, timezoneProblem } from './schedule-check.js';
 import { checkStateBytes, INPUT_LIMITS } from './input-check.js';
