@@ -4,11 +4,9 @@ export type TendErrorCode =
   | 'STATE_FILE_UNREADABLE'
   | 'STATE_DIR_CORRUPT' // the persisted process table could not be read
   | 'LOCKED' // another actor holds the state directory
-  | 'SPAWN_FAILED'
   | 'USER_SWITCH' // `user:` cannot be honoured
   | 'UNKNOWN_INSTANCE'
-  | 'CONTROL' // the daemon's control socket failed or refused
-  | 'USAGE';
+  | 'CONTROL'; // the daemon's control socket failed or refused
 
 /** One located problem in a file: `file:line:col: path: message`. */
 export interface Problem {

@@ -2,17 +2,16 @@ import { cron } from '../state/desired/cron.js';
 import { formatDuration } from '../state/desired/duration.js';
 import type { InstanceRecord } from '../state/records/records.js';
 import type { ProgramSpec } from '../state/desired/schema.js';
-import type { Observation, UsageKind } from './plan-types.js';
+import { LIMIT_KIND_LIST, LIMITS, type LimitReason } from './limits.js';
+import type { Observation } from './plan-types.js';
 
 export interface DueRestart {
-  reason: 'schedule' | 'max-uptime' | 'memory' | 'open-files' | 'close-wait' | 'health';
+  reason: 'schedule' | 'max-uptime' | 'health' | LimitReason;
   /** The measured value, for status, events and the log: `memory: 530Mi > 512Mi for 3 samples`. */
   detail: string;
   /** Leaks and failed probes restart at once; schedules and maxUptime roll one replica at a time. */
   immediate: boolean;
 }
-
-const LIMIT_REASON: Record<UsageKind, DueRestart['reason']> = { memory: 'memory', openFiles: 'open-files', closeWait: 'close-wait' };
 
 /**
  * Whether a RUNNING instance is due for a restart, and why. Pure: `wake` receives the next
@@ -21,12 +20,12 @@ const LIMIT_REASON: Record<UsageKind, DueRestart['reason']> = { memory: 'memory'
 export function dueRestart(program: ProgramSpec, record: InstanceRecord, obs: Observation, now: number, wake: (at: number) => void): DueRestart | null {
   const started = record.startedAt ?? now;
   if (program.limits && obs.usage) {
-    for (const kind of ['memory', 'openFiles', 'closeWait'] as const) {
+    for (const kind of LIMIT_KIND_LIST) {
       const max = program.limits[kind];
       const u = obs.usage[kind];
       if (max !== null && u && u.over >= program.limits.samples) {
-        const show = kind === 'memory' ? formatBytes : String;
-        return { reason: LIMIT_REASON[kind], detail: `${kind}: ${show(u.value)} > ${show(max)} for ${u.over} sample${u.over === 1 ? '' : 's'}`, immediate: true };
+        const { reason, format } = LIMITS[kind];
+        return { reason, detail: `${kind}: ${format(u.value)} > ${format(max)} for ${u.over} sample${u.over === 1 ? '' : 's'}`, immediate: true };
       }
     }
   }
@@ -56,9 +55,4 @@ export function jitterOffset(token: string, jitter: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193) >>> 0;
   return h % (jitter + 1);
-}
-
-export function formatBytes(n: number): string {
-  for (const [unit, size] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) if (n >= size) return `${Math.round((n / size) * 10) / 10}${unit}`;
-  return `${n}B`;
 }

@@ -1,5 +1,6 @@
 import type { ExitInfo, InstanceRecord } from '../state/records/records.js';
-import type { DesiredState } from '../state/desired/schema.js';
+import type { DesiredState, LimitKind } from '../state/desired/schema.js';
+import type { Reason } from './reasons.js';
 
 /** What the loop saw of one record's process this pass. */
 export interface Observation {
@@ -12,7 +13,7 @@ export interface Observation {
   /** This tend is its parent, so its exit arrives as an event (no polling needed). */
   child: boolean;
   /** Latest sample of each limited resource and how many samples in a row were over the limit. */
-  usage?: Partial<Record<UsageKind, { value: number; over: number }>>;
+  usage?: Partial<Record<LimitKind, { value: number; over: number }>>;
   /** Consecutive failed health probes since the last success. */
   probeFailures: number;
   /** A probe passed since this process started (gates rolling restarts when a probe is set). */
@@ -20,7 +21,6 @@ export interface Observation {
   probeError?: string;
 }
 
-export type UsageKind = 'memory' | 'openFiles' | 'closeWait';
 
 export interface Snapshot {
   records: ReadonlyMap<string, InstanceRecord>;
@@ -36,7 +36,7 @@ export interface PlanInput {
 
 interface Base {
   instance: string;
-  reason: string;
+  reason: Reason;
 }
 
 /** Spawn a process for the instance. */

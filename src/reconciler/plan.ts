@@ -3,15 +3,26 @@ import type { ExitInfo, InstanceRecord } from '../state/records/records.js';
 import { DEFAULTS, instanceName, type ProgramSpec, type StopSpec } from '../state/desired/schema.js';
 import { backoffDelay, isStableRun } from './backoff.js';
 import { dueRestart } from './due.js';
-import { changedFields } from './spec-hash.js';
+import { changedFields } from './spec-diff.js';
 import { noObservation, type Action, type Observation, type Plan, type PlanInput } from './plan-types.js';
 import { assertNever } from '../state/records/states.js';
+import { isReason, isRestartReason, type Reason } from './reasons.js';
 
 /** How soon to look again at a process whose end sends no event (adopted, or lingering). */
 export const POLL_MS = 100;
 
-/** Reasons for a stop that is followed by a start: the start carries the same reason. */
-const RESTART_REASONS = new Set(['spec-changed', 'generation', 'restart', 'schedule', 'max-uptime', 'memory', 'open-files', 'close-wait', 'health']);
+/**
+ * The one gate every start goes through: whether the program may have a process started
+ * at all now. (Dependencies between programs will wait here.)
+ */
+export function mayStart(program: ProgramSpec): boolean {
+  return program.state === 'running' && program.configError === null;
+}
+
+/** A reason read from the table, which an older tend may have written: unknown ones read as `start`. */
+function known(reason: string): Reason {
+  return isReason(reason) ? reason : 'start';
+}
 
 /**
  * Compares the desired state with the actual one and says what to do. Pure and total:
@@ -44,7 +55,7 @@ export function plan({ desired, actual, now }: PlanInput): Plan {
       const name = instanceName(program.name, i);
       const record = actual.records.get(name);
       if (!record) {
-        if (program.state === 'running' && !program.configError) actions.push({ type: 'start', instance: name, program: program.name, replica: i, reason: 'start' });
+        if (mayStart(program)) actions.push({ type: 'start', instance: name, program: program.name, replica: i, reason: 'start' });
         continue;
       }
       planInstance(program, record, observe(name), now, actions, wake, rolling, desired.instanceRestarts.get(name) ?? 0);
@@ -81,7 +92,9 @@ function planInstance(
   const name = record.name;
   const wantRunning = program.state === 'running';
   const broken = program.configError !== null;
-  const start = (reason: string) => actions.push({ type: 'start', instance: name, program: program.name, replica: record.replica, reason });
+  const start = (reason: Reason) => {
+    if (mayStart(program)) actions.push({ type: 'start', instance: name, program: program.name, replica: record.replica, reason });
+  };
   const renew = renewReason(record, program, restartRequest);
 
   switch (record.state) {
@@ -92,7 +105,7 @@ function planInstance(
         // The spawn failed (exit says why) or was interrupted by a crash of tend (retry it).
         if (obs.exit) actions.push(exited(program, record, obs.exit, now, wantRunning));
         else if (broken) return;
-        else if (wantRunning) start(record.lastReason);
+        else if (wantRunning) start(known(record.lastReason));
         else actions.push({ type: 'settle', instance: name, reason: 'stopped' });
         return;
       }
@@ -105,7 +118,7 @@ function planInstance(
         actions.push({ type: 'stop', instance: name, reason: renew, ...detail, signal: program.stop.signal, deadline: now + program.stop.timeout });
       } else if (record.state !== 'RUNNING') {
         const upAt = (record.startedAt ?? now) + program.restart.startSeconds;
-        if (now >= upAt) actions.push({ type: 'running', instance: name, reason: record.lastReason });
+        if (now >= upAt) actions.push({ type: 'running', instance: name, reason: known(record.lastReason) });
         else wake(upAt);
       } else if (!renew) {
         const expression = program.restart.schedule;
@@ -126,7 +139,7 @@ function planInstance(
       if (broken) return;
       if (!wantRunning) actions.push({ type: 'settle', instance: name, reason: 'stopped' });
       else if (renew) start(renew);
-      else if (now >= (record.backoffUntil ?? now)) start(record.lastReason);
+      else if (now >= (record.backoffUntil ?? now)) start(known(record.lastReason));
       else wake(record.backoffUntil!);
       return;
     case 'EXITED':
@@ -137,7 +150,7 @@ function planInstance(
       return;
     case 'STOPPED':
       if (broken || !wantRunning) return;
-      start(renew ?? (RESTART_REASONS.has(record.lastReason) ? record.lastReason : 'start'));
+      start(renew ?? (isRestartReason(record.lastReason) ? known(record.lastReason) : 'start'));
       return;
     default:
       assertNever(record.state);
@@ -145,7 +158,7 @@ function planInstance(
 }
 
 /** An instance beyond `replicas`, or of a program no longer in the file. */
-function planLeaving(record: InstanceRecord, obs: Observation, reason: string, now: number, actions: Action[], wake: Wake, stop: StopSpec): void {
+function planLeaving(record: InstanceRecord, obs: Observation, reason: Reason, now: number, actions: Action[], wake: Wake, stop: StopSpec): void {
   if (record.pid === null) return void actions.push({ type: 'forget', instance: record.name, reason });
   if (!obs.alive) {
     if (obs.lingering > 0) return lingering(record, actions, now, wake);
@@ -160,7 +173,7 @@ function waitForStop(record: InstanceRecord, obs: Observation, now: number, acti
   // so the program gets its graceful stop rather than only the SIGKILL at the deadline.
   if (record.stopSignalSent === false) {
     const deadline = record.stopDeadline ?? now + stop.timeout;
-    actions.push({ type: 'stop', instance: record.name, reason: record.lastReason, detail: 'stop signal not sent yet', signal: stop.signal, deadline });
+    actions.push({ type: 'stop', instance: record.name, reason: known(record.lastReason), detail: 'stop signal not sent yet', signal: stop.signal, deadline });
     return wake(deadline);
   }
   const deadline = record.stopDeadline ?? now;
@@ -186,14 +199,14 @@ function gone(program: ProgramSpec, record: InstanceRecord, obs: Observation, no
 function exited(program: ProgramSpec, record: InstanceRecord, exit: ExitInfo, now: number, wantRunning: boolean): Action {
   const base = { type: 'exited' as const, instance: record.name, exit, backoffUntil: null };
   if (record.state === 'STOPPING') {
-    return { ...base, to: 'STOPPED', reason: record.lastReason, failures: record.failures, startFailures: record.startFailures };
+    return { ...base, to: 'STOPPED', reason: known(record.lastReason), failures: record.failures, startFailures: record.startFailures };
   }
   const { restart } = program;
   const uptime = record.startedAt === null ? 0 : Math.max(0, exit.at - record.startedAt);
   const early = exit.error !== undefined || uptime < restart.startSeconds;
   const failures = isStableRun(uptime, restart.backoff) ? 1 : record.failures + 1;
   const startFailures = early ? record.startFailures + 1 : 0;
-  const reason = exit.error !== undefined ? 'spawn-error' : exit.code === 0 && exit.signal === null ? 'exit' : 'crash';
+  const reason: Reason = exit.error !== undefined ? 'spawn-error' : exit.code === 0 && exit.signal === null ? 'exit' : 'crash';
   const counts = { failures, startFailures, reason };
   if (!wantRunning) return { ...base, ...counts, to: 'STOPPED' };
   if (!shouldRestart(program, exit)) return { ...base, ...counts, to: 'EXITED' };
@@ -218,7 +231,7 @@ function shouldRestart(program: ProgramSpec, exit: ExitInfo): boolean {
 }
 
 /** Why the instance needs a new process, or null when its process still matches the spec. */
-export function renewReason(record: InstanceRecord, program: ProgramSpec, restartRequest: number): string | null {
+export function renewReason(record: InstanceRecord, program: ProgramSpec, restartRequest: number): Extract<Reason, 'spec-changed' | 'generation' | 'restart'> | null {
   if (record.spec !== null && !equal(record.spec, program.process)) return 'spec-changed';
   if (record.generation !== program.generation) return 'generation';
   if ((record.restartRequest ?? 0) < restartRequest) return 'restart';

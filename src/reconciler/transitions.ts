@@ -3,28 +3,25 @@ import type { InstanceRecord, RecordTable } from '../state/records/records.js';
 import type { ProgramSpec } from '../state/desired/schema.js';
 import { describeExit } from './convergence.js';
 import type { Action, ExitedAction, StartAction } from './plan-types.js';
-import { specHash } from './spec-hash.js';
+import { continuesStreak } from './reasons.js';
 import { assertTransition, type InstanceState } from '../state/records/states.js';
 
-/** Reasons that continue a crash streak; any other start (a person's, a new spec) resets it. */
-const STREAK_REASONS = new Set(['crash', 'exit', 'spawn-error']);
 
 /** The record of a start about to happen: STARTING, no pid yet, a fresh token. Written before the spawn. */
 export function startingRecord(action: StartAction, program: ProgramSpec, previous: InstanceRecord | undefined, token: string, now: number, restartRequest: number): InstanceRecord {
   if (previous) assertTransition(previous.name, previous.state, 'STARTING');
-  const streak = previous && STREAK_REASONS.has(action.reason);
+  // A start after a crash continues the streak; any other (a person's, a new spec) resets it.
+  const streak = previous && continuesStreak(action.reason);
   return {
     name: action.instance,
     program: action.program,
     replica: action.replica,
     state: 'STARTING',
     pid: null,
-    pgid: null,
     startTime: null,
     bootId: null,
     token,
     spec: program.process,
-    specHash: specHash(program.process),
     generation: program.generation,
     restartRequest,
     scheduleArmed: program.restart.schedule === null ? null : { expression: program.restart.schedule, since: now },
@@ -90,7 +87,6 @@ function recordExit(record: InstanceRecord, action: ExitedAction, move: (to: Ins
   move(action.to);
   Object.assign(record, {
     pid: null,
-    pgid: null,
     startTime: null,
     bootId: null,
     lastExit: action.exit,

@@ -538,7 +538,6 @@ function rebuiltRecord(name: string, found: RebuiltInstance, now: number): Insta
     ...found.process,
     token: found.token,
     spec: null,
-    specHash: null,
     generation: 0,
     restartRequest: 0,
     scheduleArmed: null,

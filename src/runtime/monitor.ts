@@ -1,6 +1,8 @@
 import type { InstanceRecord } from '../state/records/records.js';
 import type { DesiredState } from '../state/desired/schema.js';
-import type { Observation, UsageKind } from '../reconciler/plan-types.js';
+import type { Observation } from '../reconciler/plan-types.js';
+import { LIMIT_KIND_LIST } from '../reconciler/limits.js';
+import type { LimitKind } from '../state/desired/schema.js';
 import type { ProcessControl } from './ports.js';
 
 interface ProbeState {
@@ -31,7 +33,7 @@ export class Monitor {
 
   /** Samples every limited instance whose interval has passed; returns true when a count reached its threshold. */
   sample(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, all = false): boolean {
-    const due: { name: string; record: InstanceRecord; want: { memory: boolean; openFiles: boolean; closeWait: boolean } }[] = [];
+    const due: { name: string; record: InstanceRecord; want: Record<LimitKind, boolean> }[] = [];
     let next = Infinity;
     for (const r of records) {
       const limits = desired.programs.get(r.program)?.limits;
@@ -42,7 +44,7 @@ export class Monitor {
         continue;
       }
       next = Math.min(next, now + limits.interval);
-      due.push({ name: r.name, record: r, want: { memory: limits.memory !== null, openFiles: limits.openFiles !== null, closeWait: limits.closeWait !== null } });
+      due.push({ name: r.name, record: r, want: Object.fromEntries(LIMIT_KIND_LIST.map((k) => [k, limits[k] !== null])) as Record<LimitKind, boolean> });
     }
     this.nextDue = next;
     if (due.length === 0) return false;
@@ -55,7 +57,7 @@ export class Monitor {
       if (!values) continue;
       const previous = this.usage.get(record.token) ?? {};
       const next: NonNullable<Observation['usage']> = {};
-      for (const kind of ['memory', 'openFiles', 'closeWait'] as UsageKind[]) {
+      for (const kind of LIMIT_KIND_LIST) {
         const max = limits[kind];
         if (max === null) continue;
         const over = values[kind] > max ? (this.singleSample ? limits.samples : (previous[kind]?.over ?? 0) + 1) : 0;

@@ -1,5 +1,5 @@
 import type { InstanceRecord } from '../state/records/records.js';
-import type { ProbeSpec, ProcessSpec } from '../state/desired/schema.js';
+import type { LimitKind, ProbeSpec, ProcessSpec } from '../state/desired/schema.js';
 
 /** Everything the loop asks of the operating system; the real one lives in src/spawner. */
 export interface ProcessControl {
@@ -16,7 +16,7 @@ export interface ProcessControl {
   /** Rotates one log file (a regular file only) if it is over its size, by copy then truncate. */
   rotateLog(file: string, spec: { maxSize: number; keep: number }): { rotated: boolean; size: number };
   /** Samples the process trees of these instances (one walk of /proc for all). */
-  sample(targets: { name: string; record: InstanceRecord; want: { memory: boolean; openFiles: boolean; closeWait: boolean } }[]): Map<string, { memory: number; openFiles: number; closeWait: number }>;
+  sample(targets: { name: string; record: InstanceRecord; want: Record<LimitKind, boolean> }[]): Map<string, Record<LimitKind, number>>;
   /** Runs one liveness probe; never rejects. */
   probe(probe: ProbeSpec, timeoutMs: number, cwd: string): Promise<{ ok: true } | { ok: false; error: string }>;
   /** Finds the session leaders started with these tokens (spawns interrupted by a crash of tend). */
@@ -47,7 +47,6 @@ export interface SpawnRequest {
 
 export interface ProcessRef {
   pid: number;
-  pgid: number;
   startTime: number;
   bootId: string;
 }

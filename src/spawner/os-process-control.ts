@@ -37,7 +37,7 @@ export class OsProcessControl implements ProcessControl {
       program: p.program,
       replica: p.replica,
       token: p.token,
-      process: { pid: p.stat.pid, pgid: p.stat.pgrp, startTime: p.stat.startTime, bootId: this.bootId },
+      process: { pid: p.stat.pid, startTime: p.stat.startTime, bootId: this.bootId },
     }));
   }
 
@@ -139,7 +139,7 @@ export class OsProcessControl implements ProcessControl {
     const found = new Map<string, ProcessRef>();
     for (const [token, stats] of processesByToken(tokens, this.reader)) {
       const leader = stats.find((s) => s.pid === s.session);
-      if (leader) found.set(token, { pid: leader.pid, pgid: leader.pgrp, startTime: leader.startTime, bootId: this.bootId });
+      if (leader) found.set(token, { pid: leader.pid, startTime: leader.startTime, bootId: this.bootId });
     }
     return found;
   }

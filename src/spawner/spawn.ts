@@ -50,7 +50,7 @@ export async function spawnInstance(
     if (started) return { ok: false, error: describeSpawnError(started, spec.command[0]!) };
     child.once('exit', onExit);
     if (!stat) return { ok: false, error: 'the process vanished before it could be identified' };
-    const ref: ProcessRef = { pid: stat.pid, pgid: stat.pgrp, startTime: stat.startTime, bootId };
+    const ref: ProcessRef = { pid: stat.pid, startTime: stat.startTime, bootId };
     return { ok: true, process: ref };
   } catch (e) {
     return { ok: false, error: (e as Error).message };

@@ -1,20 +1,20 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { LimitKind } from '../state/desired/schema.js';
 import { ProcReader } from './proc-read.js';
 
-export interface TreeUsage {
-  /** Bytes: PSS summed over the tree (shared pages counted once across it). */
-  memory: number;
-  openFiles: number;
-  /** TCP sockets in CLOSE_WAIT (the peer closed; the program never did). */
-  closeWait: number;
-}
+/**
+ * One value per limit kind: memory in bytes (PSS summed over the tree, shared pages counted
+ * once across it), open descriptors, TCP sockets in CLOSE_WAIT (the peer closed; the
+ * program never did). A new kind in LIMIT_KINDS must be measured here: the type says so.
+ */
+export type TreeUsage = Record<LimitKind, number>;
 
 export interface SampleTarget {
   name: string;
   /** Session leader: the instance's own process; its session is its tree. */
   pid: number;
   startTime: number;
-  want: { memory: boolean; openFiles: boolean; closeWait: boolean };
+  want: Record<LimitKind, boolean>;
 }
 
 /**

@@ -188,8 +188,8 @@ t.test('never signals a process that merely reuses a recorded pid', async (t) =>
   const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   // The record a previous tend left: same pid, but its process started at another time.
   const record = {
-    name: 'web:0', program: 'web', replica: 0, state: 'RUNNING', pid, pgid: pid, startTime: stat.startTime - 1, bootId, token: 'old',
-    spec: null, specHash: null, generation: 0, restartRequest: 0, scheduleArmed: null, startedAt: Date.now() - 60_000, restarts: 0, failures: 0, startFailures: 0,
+    name: 'web:0', program: 'web', replica: 0, state: 'RUNNING', pid, startTime: stat.startTime - 1, bootId, token: 'old',
+    spec: null, generation: 0, restartRequest: 0, scheduleArmed: null, startedAt: Date.now() - 60_000, restarts: 0, failures: 0, startFailures: 0,
     backoffUntil: null, stopDeadline: null, killed: false, lastExit: null, lastReason: 'start',
   };
   (await import('node:fs')).mkdirSync(p.stateDir, { recursive: true });

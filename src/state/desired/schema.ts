@@ -43,19 +43,22 @@ export interface RestartSpec {
   jitter: number;
 }
 
-/** Restarts for leaks: limits on the instance's whole process tree (its session). */
-export interface LimitsSpec {
-  /** Bytes of memory (PSS, summed over the tree). Default none. */
-  memory: number | null;
-  /** Open file descriptors, summed over the tree. Default none. */
-  openFiles: number | null;
-  /** TCP sockets in CLOSE_WAIT held by the tree. Default none. */
-  closeWait: number | null;
+/**
+ * The limits a program can set on its instance's whole process tree (its session), and
+ * how each is written: `memory` a size (PSS summed over the tree), `openFiles` a count of
+ * descriptors, `closeWait` a count of TCP sockets the peer closed and the program never
+ * did. One table: validation, the sampler, the planner and status all read it.
+ */
+export const LIMIT_KINDS = { memory: 'size', openFiles: 'count', closeWait: 'count' } as const;
+export type LimitKind = keyof typeof LIMIT_KINDS;
+
+/** Restarts for leaks: each limit defaults to none. */
+export type LimitsSpec = Record<LimitKind, number | null> & {
   /** Time between samples. Default 1s. */
   interval: number;
   /** Consecutive samples over a limit before a restart. Default 3. */
   samples: number;
-}
+};
 
 export type ProbeSpec = { kind: 'http'; url: string } | { kind: 'tcp'; host: string; port: number } | { kind: 'exec'; command: string[] };
 

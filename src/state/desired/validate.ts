@@ -3,7 +3,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAM
 import { splitCommand } from './command-line.js';
 import { parseSignalName } from './signal-name.js';
 import type { Problem } from '../../errors.js';
-import { DEFAULTS, type DesiredState, type HealthSpec, type LimitsSpec, type LogSpec, type ProbeSpec, type ProgramSpec, type RestartSpec, type StopSpec } from './schema.js';
+import { DEFAULTS, LIMIT_KINDS, type LimitKind, type DesiredState, type HealthSpec, type LimitsSpec, type LogSpec, type ProbeSpec, type ProgramSpec, type RestartSpec, type StopSpec } from './schema.js';
 import { scheduleProblem, timezoneProblem } from './schedule-check.js';
 import { checkStateBytes, INPUT_LIMITS } from './input-check.js';
 import { keyOf, YamlReader } from './yaml-reader.js';
@@ -21,7 +21,7 @@ export type Validation =
 
 const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'replicas', 'state', 'generation', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
 const RESTART_FIELDS = ['policy', 'exitCodes', 'startSeconds', 'backoff', 'maxRetries', 'schedule', 'timezone', 'maxUptime', 'jitter'] as const;
-const LIMIT_FIELDS = ['memory', 'openFiles', 'closeWait', 'interval', 'samples'] as const;
+const LIMIT_FIELDS = [...(Object.keys(LIMIT_KINDS) as LimitKind[]), 'interval', 'samples'] as const;
 const HEALTH_FIELDS = ['http', 'tcp', 'exec', 'interval', 'timeout', 'failures', 'initialDelay'] as const;
 const BACKOFF_FIELDS = ['initial', 'max', 'resetAfter'] as const;
 const STOP_FIELDS = ['signal', 'timeout'] as const;
@@ -227,10 +227,9 @@ function readLimits(read: YamlReader, node: unknown, where: string): LimitsSpec 
   const map = read.map(node, where);
   if (!map) return null;
   read.keys(map, where, LIMIT_FIELDS);
+  const each = (kind: LimitKind) => optional(map, kind, (n) => (LIMIT_KINDS[kind] === 'size' ? read.size(n, `${where}.${kind}`) : read.int(n, `${where}.${kind}`, 1)));
   const limits: LimitsSpec = {
-    memory: optional(map, 'memory', (n) => read.size(n, `${where}.memory`)),
-    openFiles: optional(map, 'openFiles', (n) => read.int(n, `${where}.openFiles`, 1)),
-    closeWait: optional(map, 'closeWait', (n) => read.int(n, `${where}.closeWait`, 1)),
+    ...(Object.fromEntries((Object.keys(LIMIT_KINDS) as LimitKind[]).map((kind) => [kind, each(kind)])) as Record<LimitKind, number | null>),
     interval: optional(map, 'interval', (n) => read.duration(n, `${where}.interval`)) ?? 1000,
     samples: optional(map, 'samples', (n) => read.int(n, `${where}.samples`, 1)) ?? 3,
   };

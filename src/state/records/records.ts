@@ -22,14 +22,12 @@ export interface InstanceRecord {
   replica: number;
   state: InstanceState;
   pid: number | null;
-  pgid: number | null;
   /** /proc/PID/stat field 22, in clock ticks since boot. */
   startTime: number | null;
   bootId: string | null;
   /** Random per spawn, passed as TEND_INSTANCE_ID: finds a process whose spawn was interrupted. */
   token: string;
   spec: ProcessSpec | null;
-  specHash: string | null;
   generation: number;
   /** The instance's restart-request count when it was started. */
   restartRequest: number;
