@@ -242,7 +242,7 @@ async function scaleFigures(): Promise<void> {
   const loop = new ReconcileLoop({
     desired: new DesiredSource(p.file, p.stateDir),
     store: new RecordStore(p.stateDir),
-    control: new OsProcessControl(),
+    ...((control) => ({ processes: control, observer: control, logFiles: control }))(new OsProcessControl(p.stateDir)),
     clock: { now: () => Date.now() },
     log: (l) => lines.push(l),
   });

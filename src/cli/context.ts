@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ReconcileLoop, type Clock } from '../runtime/loop.js';
+import { ReconcileLoop } from '../runtime/loop.js';
+import type { Clock } from '../runtime/ports.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { DesiredSource } from '../state/desired/source.js';
 import { EventLog, type TendEvent } from '../state/records/events.js';
@@ -37,7 +38,7 @@ export function buildLoop(
   const loop = new ReconcileLoop({
     desired,
     store: new RecordStore(options.stateDir),
-    control: new OsProcessControl(options.stateDir),
+    ...ports(new OsProcessControl(options.stateDir)),
     clock: systemClock,
     log,
     event: (e) => {
@@ -56,4 +57,9 @@ export function buildLoop(
     return () => void listeners.delete(listener);
   };
   return { loop, desired, subscribe };
+}
+
+/** The one real implementation serves as each of the runtime's three ports. */
+function ports(control: OsProcessControl): { processes: OsProcessControl; observer: OsProcessControl; logFiles: OsProcessControl } {
+  return { processes: control, observer: control, logFiles: control };
 }

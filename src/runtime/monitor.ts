@@ -3,7 +3,7 @@ import type { DesiredState } from '../state/desired/schema.js';
 import type { Observation } from '../reconciler/plan-types.js';
 import { LIMIT_KIND_LIST } from '../reconciler/limits.js';
 import type { LimitKind } from '../state/desired/schema.js';
-import type { ProcessControl } from './ports.js';
+import type { Observer } from './ports.js';
 
 interface ProbeState {
   failures: number;
@@ -26,7 +26,7 @@ export class Monitor {
   nextDue = 0;
 
   constructor(
-    private readonly control: ProcessControl,
+    private readonly control: Observer,
     /** reconcile --once: one sample over a limit is enough (there is no next sample). */
     private readonly singleSample: boolean,
   ) {}
