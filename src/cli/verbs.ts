@@ -41,7 +41,7 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
   if (names.length === 0) throw new UsageError(`tend ${verb} needs a NAME (a program, an instance such as web:1, or all)`);
   // Read, edit and write under the edit lock: two verbs at once must not write over each other.
   // A file this user cannot write needs no lock: the edit is refused with what to change instead.
-  const lock = unwritableReason(globals.file) === null ? await EditLock.acquire(globals.stateDir, globals.file) : null;
+  const lock = unwritableReason(globals.file) === null ? await editLock(globals) : null;
   let edit: EditOutcome;
   try {
     edit = editFile(globals, verb, names);
@@ -76,6 +76,17 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
   if (options.json) process.stdout.write(JSON.stringify(lines, null, 2) + '\n');
   else for (const l of lines) process.stdout.write(l.error ? `${l.name}: ERROR (${l.error})\n` : `${l.name}: ${l.result}\n`);
   return lines.some((l) => l.error) ? (targets.some((t) => t.error) ? EXIT.INVALID : EXIT.NOT_CONVERGED) : EXIT.OK;
+}
+
+/** The edit lock of state.yaml, waiting for another verb that holds it (up to 10 s). */
+async function editLock(globals: GlobalOptions, timeoutMs = 10_000): Promise<EditLock> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 2; ; wait = Math.min(50, wait * 2)) {
+    const lock = await EditLock.tryAcquire(globals.stateDir, globals.file);
+    if (lock) return lock;
+    if (Date.now() > deadline) throw new TendError('LOCKED', `${globals.file} is being edited by another tend command (waited ${timeoutMs / 1000}s)`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }
 
 type EditOutcome = { exit: number } | { targets: Target[]; wanted: Wanted };

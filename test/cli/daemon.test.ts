@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { readProcStat } from '../../src/spawner/proc-stat.js';

@@ -135,13 +135,14 @@ export class StateLock {
 
 /**
  * Serialises every read-edit-write of one state.yaml by tend's verbs: two verbs at once
- * would otherwise each write their edit over the other's. Waits for the holder, up to
- * `timeoutMs`; a holder that dies releases it at once.
+ * would otherwise each write their edit over the other's. A holder that dies releases it
+ * at once. The caller waits and tries again (this floor owns no timers).
  */
 export class EditLock {
   private constructor(private readonly server: net.Server) {}
 
-  static async acquire(stateDir: string, file: string, timeoutMs = 10_000): Promise<EditLock> {
+  /** The lock, or null while another command holds it. */
+  static async tryAcquire(stateDir: string, file: string): Promise<EditLock | null> {
     ensurePrivateDir(stateDir);
     let target = path.resolve(file);
     try {
@@ -149,14 +150,8 @@ export class EditLock {
     } catch {
       // Not there: the edit fails later with its own message.
     }
-    const name = socketName(stateDir, `edit:${target}`);
-    const deadline = Date.now() + timeoutMs;
-    for (let wait = 2; ; wait = Math.min(50, wait * 2)) {
-      const server = await bind(name);
-      if (server) return new EditLock(server);
-      if (Date.now() > deadline) throw new TendError('LOCKED', `${file} is being edited by another tend command (waited ${Math.round(timeoutMs / 1000)}s)`);
-      await new Promise((r) => setTimeout(r, wait));
-    }
+    const server = await bind(socketName(stateDir, `edit:${target}`));
+    return server ? new EditLock(server) : null;
   }
 
   release(): Promise<void> {
