@@ -31,7 +31,7 @@ export function buildLoop(
   options: GlobalOptions,
   log: (line: string) => void = logLine,
   once = false,
-): { loop: ReconcileLoop; desired: DesiredSource; subscribe: (listener: (e: TendEvent) => void) => () => void } {
+): { loop: ReconcileLoop; subscribe: (listener: (e: TendEvent) => void) => () => void } {
   const desired = new DesiredSource(options.file, options.stateDir, log);
   const events = new EventLog(options.stateDir);
   const listeners = new Set<(e: TendEvent) => void>();
@@ -56,7 +56,7 @@ export function buildLoop(
     listeners.add(listener);
     return () => void listeners.delete(listener);
   };
-  return { loop, desired, subscribe };
+  return { loop, subscribe };
 }
 
 /** The one real implementation serves as each of the runtime's three ports. */

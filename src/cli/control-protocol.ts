@@ -1,9 +1,11 @@
+import type { Shortfall } from '../reconciler/convergence.js';
+
 /** Requests and replies on the daemon's control socket: one JSON object per line each way. */
 export type ControlRequest = { op: 'ping' } | { op: 'pass'; timeoutMs: number } | { op: 'status' } | { op: 'events' };
 
 export type ControlReply =
   | { ok: true; pid: number }
-  | { ok: true; converged: boolean; problems: string[]; fileProblems: string[] }
+  | { ok: true; converged: boolean; problems: Shortfall[]; fileProblems: string[] }
   | { ok: true; instances: unknown[] }
   | { ok: false; error: string };
 

@@ -1,10 +1,11 @@
 import { isTendError } from '../errors.js';
+import type { Shortfall } from '../reconciler/convergence.js';
 import { StateLock, type LockHolder, type LockRole } from '../state/records/lock.js';
 import { askDaemon } from './control-client.js';
 import { buildLoop, logLine, type GlobalOptions } from './context.js';
 
 export type ConvergeOutcome =
-  | { ran: 'locally' | 'daemon'; converged: boolean; problems: string[]; fileProblems: string[] }
+  | { ran: 'locally' | 'daemon'; converged: boolean; problems: Shortfall[]; fileProblems: string[] }
   | { ran: 'locked'; message: string };
 
 /**

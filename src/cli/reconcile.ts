@@ -4,6 +4,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { isTendError } from '../errors.js';
 import { StateLock } from '../state/records/lock.js';
 import type { PassResult } from '../runtime/loop.js';
+import { formatShortfall } from '../reconciler/convergence.js';
 import { converge } from './converge.js';
 import { serveControl } from './control-server.js';
 import { collectStatus } from './status.js';
@@ -29,7 +30,7 @@ export async function reconcileOnce(globals: GlobalOptions, options: ReconcileOp
 }
 
 function report(result: Pick<PassResult, 'converged' | 'problems' | 'fileProblems'>): number {
-  for (const p of result.problems) process.stderr.write(`tend: ${p}\n`);
+  for (const p of result.problems) process.stderr.write(`tend: ${formatShortfall(p)}\n`);
   if (result.fileProblems.length > 0) return EXIT.INVALID;
   return result.converged ? EXIT.OK : EXIT.NOT_CONVERGED;
 }

@@ -62,10 +62,10 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
     const rows = collectStatus(globals);
     const records = new RecordStore(globals.stateDir).load();
     for (const t of targets.filter((t) => !t.error)) {
-      const prefix = t.instance ? `${t.instance}: ` : `${t.program}:`;
-      const problem = outcome.problems.find((p) => p.startsWith(prefix));
+      // The daemon's own words for the target, when it has any: the program, or one of its instances.
+      const problem = outcome.problems.find((p) => (t.instance ? p.subject === t.instance : p.subject === t.program || p.subject.startsWith(`${t.program}:`)));
       const shortfall = checkOutcome(verb, t, wanted, rows, records);
-      results.set(t.name, shortfall === null ? null : problem ? problem.replace(/^[^ ]+: /, '') : shortfall);
+      results.set(t.name, shortfall === null ? null : (problem?.message ?? shortfall));
     }
   }
   const lines = targets.map((t) => {

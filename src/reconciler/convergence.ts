@@ -9,17 +9,28 @@ export interface Convergence {
   converged: boolean;
   /** Something is on its way (starting, stopping, or waiting to be swept): worth waiting for. */
   moving: boolean;
-  /** One line per instance or program that is not where it should be. */
-  problems: string[];
+  /** One per instance or program that is not where it should be. */
+  problems: Shortfall[];
+}
+
+/** What keeps one instance (`web:0`) or program (`web`) from its desired state. Empty subject: the file. */
+export interface Shortfall {
+  subject: string;
+  message: string;
+}
+
+export function formatShortfall(s: Shortfall): string {
+  return s.subject ? `${s.subject}: ${s.message}` : s.message;
 }
 
 /** Judges how far the actual state is from the desired one. Pure. */
 export function convergence(desired: DesiredState, records: ReadonlyMap<string, InstanceRecord>, observed: ReadonlyMap<string, Observation>, now: number): Convergence {
-  const problems: string[] = [];
+  const problems: Shortfall[] = [];
+  const short = (subject: string, message: string) => problems.push({ subject, message });
   let moving = false;
   const expected = new Set<string>();
   for (const program of desired.programs.values()) {
-    if (program.configError) problems.push(`${program.name}: ${program.configError}`);
+    if (program.configError) short(program.name, program.configError);
     // A roll waits for every replica to be up; behind a failed one it is halted, not moving.
     const halted = Array.from({ length: program.replicas }, (_, i) => records.get(instanceName(program.name, i))?.state).some(
       (s) => s === 'BACKOFF' || s === 'FATAL' || s === 'EXITED',
@@ -33,20 +44,20 @@ export function convergence(desired: DesiredState, records: ReadonlyMap<string, 
       if (r?.state === 'STARTING' || r?.state === 'STOPPING') moving = true;
       if (program.state === 'running') {
         const renew = r ? renewReason(r, program, desired.instanceRestarts.get(name) ?? 0) : null;
-        if (!r || r.state !== 'RUNNING' || !alive) problems.push(`${name}: ${describe(r, now)}`);
+        if (!r || r.state !== 'RUNNING' || !alive) short(name, describe(r, now));
         else if (renew) {
           moving ||= !halted;
-          problems.push(`${name}: ${halted ? 'not replaced: the roll is halted by a failed replica' : 'waiting to be replaced'} (${renew})`);
+          short(name, `${halted ? 'not replaced: the roll is halted by a failed replica' : 'waiting to be replaced'} (${renew})`);
         }
       } else if (r && alive) {
-        problems.push(`${name}: ${r.state}, should be stopped`);
+        short(name, `${r.state}, should be stopped`);
       }
     }
   }
   for (const r of records.values()) {
     if (expected.has(r.name)) continue;
     moving = true;
-    problems.push(`${r.name}: ${r.state}, being removed`);
+    short(r.name, `${r.state}, being removed`);
   }
   return { converged: problems.length === 0, moving, problems };
 }

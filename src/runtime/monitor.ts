@@ -16,7 +16,8 @@ interface ProbeState {
 /**
  * Samples limits and runs probes for live instances, and counts: consecutive samples over
  * each limit, consecutive failed probes. Counts are keyed by spawn token, so a new process
- * starts clean. It decides nothing: plan() reads the counts.
+ * starts clean. It only counts (in --once, with no next sample to wait for, one sample over
+ * a limit counts as enough); plan() reads the counts and decides.
  */
 export class Monitor {
   private readonly usage = new Map<string, NonNullable<Observation['usage']>>();

@@ -13,6 +13,7 @@ export interface PassResult extends Convergence {
 }
 
 /** A pass that had no desired state to act on (none valid yet, or the file is still being written). */
-export function emptyResult(problems: string[], recheckAt: number | null = null): PassResult {
-  return { converged: false, moving: recheckAt !== null, problems, actions: [], idle: true, wakeAt: recheckAt, fileProblems: problems };
+export function emptyResult(fileProblems: string[], recheckAt: number | null = null): PassResult {
+  const problems = fileProblems.map((message) => ({ subject: '', message }));
+  return { converged: false, moving: recheckAt !== null, problems, actions: [], idle: true, wakeAt: recheckAt, fileProblems };
 }

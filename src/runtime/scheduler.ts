@@ -95,7 +95,7 @@ export class Scheduler {
     const at = this.deps.clock.now() + delay;
     this.wakeAt(at);
     const message = e instanceof Error ? e.message : String(e);
-    return { converged: false, moving: true, problems: [`a reconcile pass failed: ${message}`], actions: [], idle: false, wakeAt: at, fileProblems: [] };
+    return { converged: false, moving: true, problems: [{ subject: 'tend', message: `a reconcile pass failed: ${message}` }], actions: [], idle: false, wakeAt: at, fileProblems: [] };
   }
 
   /** One timer for the next moment a pass is due without any event. */

@@ -6,7 +6,10 @@ export interface TendEvent {
   /** ISO time. */
   at: string;
   instance: string;
-  /** started, spawn-error, running, stop, kill, exit, stopped, removed. */
+  /**
+   * started, spawn-error, running, stop, kill, exit, stopped, removed, schedule; and what is
+   * not about one process: file-invalid, config-error (instance: the program), pass-failed.
+   */
   event: string;
   /** Why (start, crash, generation, stopped, stop-timeout...). */
   reason: string;
