@@ -2,9 +2,13 @@ import { logPath, type DesiredState } from '../state/desired/schema.js';
 import type { InstanceRecord } from '../state/records/records.js';
 import type { LogFiles } from './ports.js';
 
-/** Bounds on how often one log file's size is checked: sooner when it grows fast. */
+/**
+ * Bounds on how often one log file's size is checked: sooner when it grows fast. Idle
+ * files are checked every 20 s on a shared grid: each wake-up of an idle daemon costs V8
+ * some tens of ms of GC, so the idle cadence is what idle CPU is made of.
+ */
 const LOG_CHECK_MIN_MS = 250;
-const LOG_CHECK_MAX_MS = 10_000;
+const LOG_CHECK_MAX_MS = 20_000;
 
 /**
  * Size-based rotation of every live instance's logs; never blocks or stops a program.
@@ -47,7 +51,7 @@ export class LogHousekeeping {
           // A file seen for the first time is looked at again soon, to learn how fast it grows.
           const wait = rotated || !seen ? LOG_CHECK_MIN_MS : rate > 0 ? (program.logs.maxSize - size) / rate / 2 : LOG_CHECK_MAX_MS;
           const delay = Math.min(LOG_CHECK_MAX_MS, Math.max(LOG_CHECK_MIN_MS, wait));
-          // Idle files share one 10 s grid (the next point of it, never more than 10 s away),
+          // Idle files share one 20 s grid (the next point of it, never more than 20 s away),
           // so that their checks come due in the same tick.
           const at = delay === LOG_CHECK_MAX_MS ? (Math.floor(now / LOG_CHECK_MAX_MS) + 1) * LOG_CHECK_MAX_MS : now + delay;
           this.checks.set(file, { size: rotated ? 0 : size, at: now, next: at });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ProcessControl, ProcessRef, RebuiltInstance, SpawnOutcome, SpawnRequest } from '../runtime/ports.js';
 import type { InstanceRecord } from '../state/records/records.js';
 import { verify, type ProcessIdentity } from './identity.js';
-import { isLiveState, readBootId, readProcStat, type ProcStat } from './proc-stat.js';
+import { isLiveState, readBootId, statState, type ProcStat } from './proc-stat.js';
 import { ProcReader } from './proc-read.js';
 import { processesByToken, processesOfStateDir, sessionMembers } from './process-table.js';
 import { rotateChecked, type RotationSpec } from './log-rotate.js';
@@ -67,9 +67,10 @@ export class OsProcessControl implements ProcessControl {
 
   /** A zombie (state Z or X) is dead here: a PID 1 that reaps late must not hide an exit. */
   allExist(pids: readonly number[]): boolean {
+    // Runs every second while anything is adopted: read into the reused buffer, no allocation.
     for (const pid of pids) {
-      const stat = readProcStat(pid);
-      if (!stat || !isLiveState(stat.state)) return false;
+      const n = this.reader.readBytes(`/proc/${pid}/stat`);
+      if (n < 0 || !isLiveState(statState(this.reader.bytes, n))) return false;
     }
     return true;
   }

@@ -23,6 +23,13 @@ export function parseProcStat(pid: number, text: string): ProcStat | null {
   return { pid, state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), startTime };
 }
 
+/** The state field (field 3: R, S, Z...) of a /proc/PID/stat line in `bytes[0..length)`, or '?'. */
+export function statState(bytes: Uint8Array, length: number): string {
+  let at = length - 1;
+  while (at >= 0 && bytes[at] !== 0x29 /* ) */) at--;
+  return at >= 0 && at + 2 < length ? String.fromCharCode(bytes[at + 2]!) : '?';
+}
+
 /**
  * The session field (field 6) of a /proc/PID/stat line held in `bytes[0..length)`, or -1.
  * Read from the bytes without making a string: a walk of all /proc reads this for every
