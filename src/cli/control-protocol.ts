@@ -1,7 +1,8 @@
 import type { Shortfall } from '../reconciler/convergence.js';
 
 /** Requests and replies on the daemon's control socket: one JSON object per line each way. */
-export type ControlRequest = { op: 'ping' } | { op: 'pass'; timeoutMs: number } | { op: 'status' } | { op: 'events' };
+/** `written`: the asker has just replaced state.yaml whole (a verb, under the edit lock): take it without waiting for it to be still. */
+export type ControlRequest = { op: 'ping' } | { op: 'pass'; timeoutMs: number; written?: boolean } | { op: 'status' } | { op: 'events' };
 
 export type ControlReply =
   | { ok: true; pid: number }
@@ -31,7 +32,7 @@ export function parseRequest(line: string): ControlRequest | string {
   if (op === 'pass') {
     const t = (value as { timeoutMs?: unknown }).timeoutMs;
     const timeoutMs = typeof t === 'number' && t > 0 && t <= 600_000 ? t : 60_000;
-    return { op, timeoutMs };
+    return { op, timeoutMs, written: (value as { written?: unknown }).written === true };
   }
   return `unknown op ${JSON.stringify(op)}; known: ping, pass, status, events`;
 }

@@ -63,6 +63,7 @@ async function handle(request: ControlRequest | string, sources: ControlSources)
     case 'status':
       return { ok: true, instances: sources.status() };
     case 'pass': {
+      if (request.written) sources.loop.trustFile();
       const r = await sources.loop.settle(request.timeoutMs);
       return { ok: true, converged: r.converged, problems: r.problems, fileProblems: r.fileProblems };
     }

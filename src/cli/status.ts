@@ -30,10 +30,12 @@ function collect(globals: GlobalOptions): { rows: InstanceStatus[]; unreadable: 
 }
 
 /** Keeps rows named `web` (every replica) or `web:1`; returns the names that matched nothing. */
+/** Keeps rows named `web` (every replica), `web:1`, or `GROUP:*` (every program of the group); returns the names that matched nothing. */
 export function filterRows(rows: InstanceStatus[], names: string[]): { rows: InstanceStatus[]; unknown: string[] } {
   if (names.length === 0 || names.includes('all')) return { rows, unknown: [] };
-  const unknown = names.filter((n) => !rows.some((r) => r.name === n || r.program === n));
-  return { rows: rows.filter((r) => names.includes(r.name) || names.includes(r.program)), unknown };
+  const matches = (r: InstanceStatus, n: string) => r.name === n || r.program === n || (n.endsWith(':*') && (r.group === n.slice(0, -2) || r.program === n.slice(0, -2)));
+  const unknown = names.filter((n) => !rows.some((r) => matches(r, n)));
+  return { rows: rows.filter((r) => names.some((n) => matches(r, n))), unknown };
 }
 
 export function statusCommand(globals: GlobalOptions, names: string[], json: boolean): number {

@@ -3,11 +3,10 @@ import { editProgramFields, unwritableReason, writeFileAtomic, type FieldEdit } 
 import { formatProblem, isTendError, TendError } from '../errors.js';
 import { EditLock } from '../state/records/lock.js';
 import { RecordStore, type RecordTable } from '../state/records/records.js';
-import type { InstanceStatus } from '../reconciler/status.js';
-import { collectStatus } from './status.js';
+import { OsProcessControl } from '../spawner/os-process-control.js';
 import { loadStateText } from '../state/desired/load.js';
 import { RestartRequests } from '../state/records/restart-requests.js';
-import { parseInstanceName, type DesiredState } from '../state/desired/schema.js';
+import { instanceName, parseInstanceName, type DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { converge } from './converge.js';
 import { EXIT } from './exit-codes.js';
@@ -53,18 +52,19 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
 
   const results = new Map<string, string | null>();
   if (options.wait && targets.some((t) => !t.error)) {
-    const outcome = await converge(globals, 'command', options.timeoutMs, () => {});
+    const outcome = await converge(globals, 'command', options.timeoutMs, () => {}, edit.written);
     if (outcome.ran === 'locked') {
       process.stderr.write(`tend: the edit is made, but ${outcome.message}\n`);
       return EXIT.LOCKED;
     }
-    // Say what is true of each target now, not what was hoped for.
-    const rows = collectStatus(globals);
+    // Say what is true of each target now, not what was hoped for: the table and /proc.
     const records = new RecordStore(globals.stateDir).load();
+    const mine = [...records.values()].filter((r) => targets.some((t) => !t.error && r.program === t.program));
+    const alive = new OsProcessControl().observe(mine);
     for (const t of targets.filter((t) => !t.error)) {
       // The daemon's own words for the target, when it has any: the program, or one of its instances.
       const problem = outcome.problems.find((p) => (t.instance ? p.subject === t.instance : p.subject === t.program || p.subject.startsWith(`${t.program}:`)));
-      const shortfall = checkOutcome(verb, t, wanted, rows, records);
+      const shortfall = checkOutcome(verb, t, wanted, records, (name) => alive.get(name)?.alive ?? false);
       results.set(t.name, shortfall === null ? null : (problem?.message ?? shortfall));
     }
   }
@@ -89,10 +89,11 @@ async function editLock(globals: GlobalOptions, timeoutMs = 10_000): Promise<Edi
   }
 }
 
-type EditOutcome = { exit: number } | { targets: Target[]; wanted: Wanted };
+type EditOutcome = { exit: number } | { targets: Target[]; wanted: Wanted; written: boolean };
 
-/** What the edit asked for: each program's generation and each instance's restart count. */
+/** What the edit asked for: each program's generation and each instance's restart count (and its replicas). */
 interface Wanted {
+  replicas: Map<string, number>;
   generations: Map<string, number>;
   instanceRestarts: Map<string, number>;
 }
@@ -134,14 +135,19 @@ function editFile(globals: GlobalOptions, verb: Verb, names: string[]): EditOutc
       return { exit: EXIT.READ_ONLY };
     }
     writeFileAtomic(globals.file, edited);
-    // Another writer (an editor) may have replaced the file meanwhile: check the edit is there.
-    const after = loadStateText(readStateFile(globals.file), globals.file, globals.stateDir).desired;
-    const lost = edits.filter((e) => after.programs.get(e.program)?.[e.field as 'state' | 'generation'] !== e.value);
-    if (lost.length > 0) throw new Error(`${globals.file} was changed by someone else while tend edited it; ${lost.map((e) => `programs.${e.program}.${e.field}`).join(', ')} did not stay. Try again.`);
+    // Another writer (an editor) may have replaced the file meanwhile: check the edit is there
+    // (the bytes written, or else the fields themselves).
+    const now = readStateFile(globals.file);
+    if (!now.equals(Buffer.from(edited))) {
+      const after = loadStateText(now, globals.file, globals.stateDir).desired;
+      const lost = edits.filter((e) => after.programs.get(e.program)?.[e.field as 'state' | 'generation'] !== e.value);
+      if (lost.length > 0) throw new Error(`${globals.file} was changed by someone else while tend edited it; ${lost.map((e) => `programs.${e.program}.${e.field}`).join(', ')} did not stay. Try again.`);
+    }
   }
   const instances = targets.filter((t) => !t.error && t.instance).map((t) => t.instance!);
   const instanceRestarts = instances.length > 0 ? new RestartRequests(globals.stateDir).bump(instances) : new Map<string, number>();
-  return { targets, wanted: { generations, instanceRestarts } };
+  const replicas = new Map([...desired.programs.values()].map((p) => [p.name, p.replicas]));
+  return { targets, wanted: { replicas, generations, instanceRestarts }, written: edited !== text };
 }
 
 function readStateFile(file: string): Buffer {
@@ -153,18 +159,19 @@ function readStateFile(file: string): Buffer {
 }
 
 /** Why a target is not where the verb wanted it, or null when it is. */
-function checkOutcome(verb: Verb, t: Target, wanted: Wanted, rows: InstanceStatus[], records: RecordTable): string | null {
-  const mine = rows.filter((r) => (t.instance ? r.name === t.instance : r.program === t.program && r.desired !== 'removed'));
-  for (const r of mine) {
+function checkOutcome(verb: Verb, t: Target, wanted: Wanted, records: RecordTable, alive: (name: string) => boolean): string | null {
+  const names = t.instance ? [t.instance] : Array.from({ length: wanted.replicas.get(t.program) ?? 0 }, (_, i) => instanceName(t.program, i));
+  for (const name of names) {
+    const r = records.get(name);
+    const up = r !== undefined && r.pid !== null && alive(name);
     if (verb === 'stop') {
-      if (r.pid !== null) return `${r.name} is ${r.state} with pid ${r.pid}`;
+      if (up) return `${name} is ${r.state} with pid ${r.pid}`;
       continue;
     }
-    if (r.state !== 'RUNNING') return `${r.name} is ${r.state}${r.reason ? ` (${r.reason})` : ''}`;
+    if (!r || !up || r.state !== 'RUNNING') return `${name} is ${r && !up && r.pid !== null ? 'EXITED' : (r?.state ?? 'STOPPED')}${r?.lastReason ? ` (${r.lastReason})` : ''}`;
     if (verb !== 'restart') continue;
-    const record = records.get(r.name);
-    if (t.instance ? (record?.restartRequest ?? 0) < (wanted.instanceRestarts.get(r.name) ?? 0) : r.generation !== wanted.generations.get(t.program)) {
-      return `${r.name} was not restarted yet`;
+    if (t.instance ? (r.restartRequest ?? 0) < (wanted.instanceRestarts.get(name) ?? 0) : r.generation !== wanted.generations.get(t.program)) {
+      return `${name} was not restarted yet`;
     }
   }
   return null;
@@ -172,7 +179,13 @@ function checkOutcome(verb: Verb, t: Target, wanted: Wanted, rows: InstanceStatu
 
 function resolveTargets(desired: DesiredState, verb: Verb, names: string[]): Target[] {
   if (names.includes('all')) return [...desired.programs.keys()].map((p) => ({ name: p, program: p, instance: null, error: null }));
-  return names.map((name) => {
+  return names.flatMap((name): Target | Target[] => {
+    // supervisorctl's GROUP:* (and PROGRAM:*): every program of the group.
+    if (name.endsWith(':*')) {
+      const members = programsOf(desired, name.slice(0, -2));
+      if (members.length === 0) return [{ name, program: name, instance: null, error: 'no such group or program' }];
+      return members.map((p) => ({ name: p, program: p, instance: null, error: null }));
+    }
     if (desired.programs.has(name)) return { name, program: name, instance: null, error: null };
     const parsed = parseInstanceName(name);
     const spec = parsed && desired.programs.get(parsed.program);
@@ -185,3 +198,9 @@ function resolveTargets(desired: DesiredState, verb: Verb, names: string[]): Tar
   });
 }
 
+
+/** The programs `GROUP:*` names: those with that group, or the program of that name. */
+export function programsOf(desired: DesiredState, group: string): string[] {
+  const members = [...desired.programs.values()].filter((p) => p.group === group).map((p) => p.name);
+  return members.length > 0 ? members : desired.programs.has(group) ? [group] : [];
+}

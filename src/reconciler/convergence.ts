@@ -1,8 +1,9 @@
 import type { InstanceRecord } from '../state/records/records.js';
 import { formatDuration } from '../state/desired/duration.js';
 import { instanceName, type DesiredState } from '../state/desired/schema.js';
-import { renewReason } from './plan.js';
-import type { Observation } from './plan-types.js';
+import { renewReason } from './plan-instance.js';
+import { noObservation, type Observation } from './plan-types.js';
+import { dependencyRestarted, unmetDependency } from './dependencies.js';
 
 export interface Convergence {
   /** Every instance is in its desired state. */
@@ -35,6 +36,9 @@ export function convergence(desired: DesiredState, records: ReadonlyMap<string, 
     const halted = Array.from({ length: program.replicas }, (_, i) => records.get(instanceName(program.name, i))?.state).some(
       (s) => s === 'BACKOFF' || s === 'FATAL' || s === 'EXITED',
     );
+    // Waiting on a dependency that is itself on its way (starting, or up but not yet healthy) is moving too.
+    const waitingOn = program.state === 'running' ? unmetDependency(program, desired, records, (n) => observed.get(n) ?? noObservation()) : null;
+    if (waitingOn && [...records.values()].some((r) => r.program === waitingOn.program && (r.state === 'STARTING' || r.state === 'RUNNING' || r.state === 'BACKOFF'))) moving = true;
     for (let i = 0; i < program.replicas; i++) {
       const name = instanceName(program.name, i);
       expected.add(name);
@@ -43,7 +47,7 @@ export function convergence(desired: DesiredState, records: ReadonlyMap<string, 
       const alive = observed.get(name)?.alive ?? false;
       if (r?.state === 'STARTING' || r?.state === 'STOPPING') moving = true;
       if (program.state === 'running') {
-        const renew = r ? renewReason(r, program, desired.instanceRestarts.get(name) ?? 0) : null;
+        const renew = r ? renewReason(r, program, desired.instanceRestarts.get(name) ?? 0, dependencyRestarted(program, r, desired, records)) : null;
         if (!r || r.state !== 'RUNNING' || !alive) short(name, describe(r, now));
         else if (renew) {
           moving ||= !halted;
@@ -74,6 +78,7 @@ export function describeExit(r: InstanceRecord): string {
 
 function describe(r: InstanceRecord | undefined, now: number): string {
   if (!r) return 'not started';
+  if (r.lastReason === 'waiting' && r.pid === null) return `${r.state} (waiting: ${r.lastDetail})`;
   const exit = describeExit(r);
   switch (r.state) {
     case 'BACKOFF':

@@ -84,7 +84,19 @@ export interface ForgetAction extends Base {
   type: 'forget';
 }
 
-export type Action = StartAction | StopAction | KillAction | ExitedAction | RunningAction | SettleAction | ForgetAction | ArmAction;
+/** The instance would start, but a dependency's condition is not met: say what it waits for. */
+export interface WaitAction extends Base {
+  type: 'wait';
+  program: string;
+  replica: number;
+  /** `db running`: the dependency and the condition it waits for. */
+  detail: string;
+  /** For an instance never started: the generation and restart request it is waiting at. */
+  generation: number;
+  restartRequest: number;
+}
+
+export type Action = StartAction | StopAction | KillAction | ExitedAction | RunningAction | SettleAction | ForgetAction | ArmAction | WaitAction;
 
 export interface Plan {
   actions: Action[];

@@ -21,6 +21,8 @@ const REASONS = {
   'scale-down': { restart: false, streak: false },
   removed: { restart: false, streak: false },
   adopted: { restart: false, streak: false },
+  waiting: { restart: false, streak: false },
+  dependency: { restart: true, streak: false },
   'stop-timeout': { restart: false, streak: false },
   leftover: { restart: false, streak: false },
 } as const satisfies Record<string, { restart: boolean; streak: boolean }>;

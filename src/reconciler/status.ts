@@ -18,6 +18,8 @@ export interface InstanceStatus {
   detail: string | null;
   /** What state.yaml asks for: running, stopped, or removed (no longer in the file). */
   desired: 'running' | 'stopped' | 'removed';
+  /** The program's group, or null. */
+  group: string | null;
 }
 
 /**
@@ -29,18 +31,18 @@ export function statusRows(desired: DesiredState | null, records: ReadonlyMap<st
   for (const program of desired?.programs.values() ?? []) {
     for (let i = 0; i < program.replicas; i++) {
       const name = instanceName(program.name, i);
-      const shown = row(name, records.get(name), alive.get(name) ?? false, program.state, now, program.generation);
+      const shown = { ...row(name, records.get(name), alive.get(name) ?? false, program.state, now, program.generation), group: program.group ?? null };
       // A program tend cannot run says why here, not only in the daemon's log.
       rows.set(name, program.configError ? { ...shown, reason: 'config-error', detail: program.configError } : shown);
     }
   }
   for (const r of records.values()) {
-    if (!rows.has(r.name)) rows.set(r.name, row(r.name, r, alive.get(r.name) ?? false, 'removed', now, r.generation));
+    if (!rows.has(r.name)) rows.set(r.name, { ...row(r.name, r, alive.get(r.name) ?? false, 'removed', now, r.generation), group: null });
   }
   return [...rows.values()].sort((a, b) => (a.program === b.program ? a.replica - b.replica : a.program < b.program ? -1 : 1));
 }
 
-function row(name: string, r: InstanceRecord | undefined, alive: boolean, desired: InstanceStatus['desired'], now: number, generation: number): InstanceStatus {
+function row(name: string, r: InstanceRecord | undefined, alive: boolean, desired: InstanceStatus['desired'], now: number, generation: number): Omit<InstanceStatus, 'group'> {
   const { program, replica } = parseInstanceName(name)!;
   if (!r) return { name, program, replica, state: 'STOPPED', pid: null, uptimeMs: null, restarts: 0, generation, lastExit: null, reason: null, detail: null, desired };
   const vanished = hasProcess(r.state) && r.pid !== null && !alive;

@@ -1,8 +1,8 @@
 import { formatDuration } from '../state/desired/duration.js';
 import type { InstanceRecord, RecordTable } from '../state/records/records.js';
-import type { ProgramSpec } from '../state/desired/schema.js';
+import { instanceProcess, type ProgramSpec } from '../state/desired/schema.js';
 import { describeExit } from './convergence.js';
-import type { Action, ExitedAction, StartAction } from './plan-types.js';
+import type { Action, ExitedAction, StartAction, WaitAction } from './plan-types.js';
 import { continuesStreak } from './reasons.js';
 import { assertTransition, type InstanceState } from '../state/records/states.js';
 
@@ -21,7 +21,7 @@ export function startingRecord(action: StartAction, program: ProgramSpec, previo
     startTime: null,
     bootId: null,
     token,
-    spec: program.process,
+    spec: instanceProcess(program, action.replica),
     generation: program.generation,
     restartRequest,
     scheduleArmed: program.restart.schedule === null ? null : { expression: program.restart.schedule, since: now },
@@ -44,6 +44,7 @@ export function startingRecord(action: StartAction, program: ProgramSpec, previo
  * `start` is handled by startingRecord, since it needs the program and a token.
  */
 export function applyToRecord(table: RecordTable, action: Exclude<Action, StartAction>, now: number): string {
+  if (action.type === 'wait') return recordWait(table, action);
   const record = table.get(action.instance);
   if (!record) return `${action.instance}: no record`;
   const move = (to: InstanceState) => {
@@ -80,6 +81,41 @@ export function applyToRecord(table: RecordTable, action: Exclude<Action, StartA
       table.delete(record.name);
       return `${record.name}: removed (${action.reason})`;
   }
+}
+
+/** A waiting instance says what it waits for; one never started gets a STOPPED record to say it in. */
+function recordWait(table: RecordTable, action: WaitAction): string {
+  const record = table.get(action.instance) ?? waitingRecord(action);
+  table.set(record.name, record);
+  record.lastReason = action.reason;
+  record.lastDetail = action.detail;
+  return `${record.name}: waiting for ${action.detail}`;
+}
+
+function waitingRecord(action: WaitAction): InstanceRecord {
+  return {
+    name: action.instance,
+    program: action.program,
+    replica: action.replica,
+    state: 'STOPPED',
+    pid: null,
+    startTime: null,
+    bootId: null,
+    token: '',
+    spec: null,
+    generation: action.generation,
+    restartRequest: action.restartRequest,
+    scheduleArmed: null,
+    startedAt: null,
+    restarts: 0,
+    failures: 0,
+    startFailures: 0,
+    backoffUntil: null,
+    stopDeadline: null,
+    killed: false,
+    lastExit: null,
+    lastReason: action.reason,
+  };
 }
 
 function recordExit(record: InstanceRecord, action: ExitedAction, move: (to: InstanceState) => void, now: number): string {

@@ -21,6 +21,9 @@ export interface ExecutorDeps {
   request: () => void;
 }
 
+/** Records of what happened first, then stops and kills, then starts. */
+const RANK: Record<Action['type'], number> = { exited: 0, running: 0, settle: 0, forget: 0, arm: 0, wait: 0, stop: 1, kill: 1, start: 2 };
+
 const EVENT_NAMES: Record<Exclude<Action['type'], 'start'>, string> = {
   stop: 'stop',
   kill: 'kill',
@@ -29,6 +32,7 @@ const EVENT_NAMES: Record<Exclude<Action['type'], 'start'>, string> = {
   settle: 'stopped',
   forget: 'removed',
   arm: 'schedule',
+  wait: 'waiting',
 };
 
 /**
@@ -44,8 +48,9 @@ export class Executor {
     const starts: { record: InstanceRecord; stderr: string; stdout: string }[] = [];
     const signals: (() => void)[] = [];
     const gone = new Set<string>();
-    // 1. Intents into the table, written before touching any process.
-    for (const action of decided.actions) {
+    // 1. Intents into the table, written before touching any process. What was seen (an
+    // exit, a process up) is recorded before what is done about it, so events read in order.
+    for (const action of [...decided.actions].sort((a, b) => RANK[a.type] - RANK[b.type])) {
       if (action.type === 'start') {
         const program = desired.programs.get(action.program)!;
         const record = startingRecord(action, program, records.get(action.instance), randomUUID(), now, desired.instanceRestarts.get(action.instance) ?? 0);

@@ -1,5 +1,5 @@
 import { hasProcess } from '../state/records/states.js';
-import { instanceName, type DesiredState } from '../state/desired/schema.js';
+import { instanceName, instanceProcess, type DesiredState } from '../state/desired/schema.js';
 import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records/records.js';
 import type { Observation } from '../reconciler/plan-types.js';
 import type { Monitor } from './monitor.js';
@@ -76,7 +76,7 @@ export class Instances {
       const stop = program.stop;
       if (r.stop?.signal !== stop.signal || r.stop.timeout !== stop.timeout) r.stop = { signal: stop.signal, timeout: stop.timeout };
       if (r.rebuilt) {
-        Object.assign(r, { spec: program.process, generation: program.generation, restartRequest: desired.instanceRestarts.get(r.name) ?? 0, rebuilt: false });
+        Object.assign(r, { spec: instanceProcess(program, r.replica), generation: program.generation, restartRequest: desired.instanceRestarts.get(r.name) ?? 0, rebuilt: false });
       }
     }
   }

@@ -15,7 +15,7 @@ import { Watch } from './watch.js';
 export type { PassResult } from './pass-result.js';
 
 export interface LoopDeps {
-  desired: { read(now: number): DesiredRead };
+  desired: { read(now: number): DesiredRead; acceptNext?(): void };
   store: { recover(warn: (line: string) => void): { table: RecordTable; lost: boolean }; save(table: RecordTable): boolean };
   processes: Processes;
   observer: Observer;
@@ -41,7 +41,7 @@ export class ReconcileLoop {
   private readonly runner: PassRunner;
   private readonly watch: Watch;
 
-  constructor(deps: LoopDeps) {
+  constructor(private readonly deps: LoopDeps) {
     const timers = deps.timers ?? nodeTimers;
     const once = deps.once ?? false;
     const emit: Emit = (instance, event, reason, pid, message, extra = {}) =>
@@ -89,6 +89,14 @@ export class ReconcileLoop {
   /** Asks for a pass soon; many requests make one pass. Ignored once closed. */
   requestPass(): void {
     if (this.scheduler.active) this.scheduler.request();
+  }
+
+  /**
+   * The file was just replaced whole by a writer that holds the edit lock (a verb): the
+   * next read takes it without waiting for it to stay still.
+   */
+  trustFile(): void {
+    this.deps.desired.acceptNext?.();
   }
 
   /** From now on every program is treated as `state: stopped` (for --stop-on-exit). */

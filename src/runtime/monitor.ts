@@ -1,5 +1,5 @@
 import type { InstanceRecord } from '../state/records/records.js';
-import type { DesiredState } from '../state/desired/schema.js';
+import { instanceProcess, type DesiredState } from '../state/desired/schema.js';
 import type { Observation } from '../reconciler/plan-types.js';
 import { LIMIT_KIND_LIST } from '../reconciler/limits.js';
 import type { LimitKind } from '../state/desired/schema.js';
@@ -84,7 +84,7 @@ export class Monitor {
       if (state.running || now < dueAt) continue;
       state.running = true;
       state.lastAt = now;
-      void this.control.probe(health.probe, health.timeout, program.process.cwd).then((result) => {
+      void this.control.probe(health.probe, health.timeout, instanceProcess(program, r.replica).cwd).then((result) => {
         state.running = false;
         const wasPassed = state.passed;
         if (result.ok) {

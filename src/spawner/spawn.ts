@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessRef, SpawnOutcome, SpawnRequest } from '../runtime/ports.js';
 import { logPath } from '../state/desired/schema.js';
 import { readProcStat } from './proc-stat.js';
+import type { UserInfo } from '../state/desired/passwd.js';
 import { resolveUser } from './users.js';
 
 /**
@@ -33,12 +34,14 @@ export async function spawnInstance(
       // Which state directory started it: a lost process table is rebuilt from this.
       ...(stateDir ? { TEND_STATE_DIR: stateDir } : {}),
     };
-    const child = spawn(spec.command[0]!, spec.command.slice(1), {
+    const [file, ...args] = user ? asUser(user, spec.command) : spec.command;
+    const child = spawn(file!, args, {
       cwd: spec.cwd,
       env,
       detached: true,
       stdio: ['ignore', out, err],
-      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      // Without setpriv, Node's own switch (which drops the supplementary groups).
+      ...(user && !SETPRIV ? { uid: user.uid, gid: user.gid } : {}),
     });
     // Read the start time now: the child cannot have been reaped before the event loop turns.
     const stat = child.pid === undefined ? null : readProcStat(child.pid);
@@ -58,6 +61,18 @@ export async function spawnInstance(
     if (out !== undefined) closeSync(out);
     if (err !== undefined && err !== out) closeSync(err);
   }
+}
+
+/**
+ * util-linux's setpriv switches user as login and supervisord do (initgroups(3): the user
+ * keeps its supplementary groups, `adm` for `www-data` say); Node's spawn with uid/gid
+ * drops them. setpriv execs the command, so the pid tend records is the program's.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+
+function asUser(user: UserInfo, command: string[]): string[] {
+  if (!SETPRIV) return command;
+  return [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...command];
 }
 
 function openLog(file: string): number {

@@ -2,7 +2,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatProblem, TendError, type Problem } from '../../errors.js';
 import { lookupUser } from './passwd.js';
-import type { DesiredState, ProgramSpec } from './schema.js';
+import { instanceProcess, type DesiredState, type ProgramSpec } from './schema.js';
 import { validateState } from './validate.js';
 
 export interface LoadResult {
@@ -63,6 +63,8 @@ function hostProblems(specs: Iterable<ProgramSpec>, file: string): { spec: Progr
 
 function hostProblem(spec: ProgramSpec): { field: 'command' | 'cwd' | 'user'; message: string } | null {
   const { user } = spec.process;
+  // With placeholders, the first instance stands for all (a per-replica binary is rare).
+  spec = { ...spec, process: instanceProcess(spec, 0) };
   if (user !== null && !lookupUser(user)) return { field: 'user', message: `user '${user}' does not exist on this host (not in /etc/passwd)` };
   const error = checkCommand(spec);
   if (error === null) return null;

@@ -1,3 +1,4 @@
+import { fillPlaceholders, fillProcess } from './placeholders.js';
 /** The desired state after validation: every default filled, every path absolute, every duration in ms. */
 
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
@@ -93,9 +94,32 @@ export interface LogSpec {
   keep: number;
 }
 
+/**
+ * What a dependent waits for: `started` (spawned), `running` (RUNNING: up for startSeconds),
+ * `healthy` (its health probe passes), `completed` (a one-shot that exited), `succeeded`
+ * (exited 0). Every replica of the dependency must meet it.
+ */
+export const DEPENDENCY_CONDITIONS = ['started', 'running', 'healthy', 'completed', 'succeeded'] as const;
+export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
+
+export interface Dependency {
+  program: string;
+  condition: DependencyCondition;
+  /** Restart the dependent after the dependency restarts (systemd's PartOf=). Default false. */
+  restart: boolean;
+  at: { line: number; col: number };
+}
+
 export interface ProgramSpec {
   name: string;
+  /** The process, as written: `{program}` and `{replica}` are filled per instance (instanceProcess). */
   process: ProcessSpec;
+  /** `process` holds placeholders. */
+  templated?: boolean;
+  /** Supervisor's `[group:x]`: verbs and status take `GROUP:*`. Default none. */
+  group?: string | null;
+  /** Programs this one waits for before it starts, and stops before. Default none. */
+  dependsOn?: Dependency[];
   /** Where `command` stands in the file, for errors found after validation. */
   commandAt: { line: number; col: number };
   /** Where `cwd` and `user` stand, when given, for the host checks made after validation. */
@@ -141,9 +165,14 @@ export const DEFAULTS = {
   stop: { signal: 'SIGTERM' as NodeJS.Signals, timeout: 10_000 },
 } as const;
 
-/** Fills `{program}` and `{replica}` in a log path template. */
+/** Fills `{program}` and `{replica}` (`{replica:02}`) in a log path template. */
 export function logPath(template: string, program: string, replica: number): string {
-  return template.replaceAll('{program}', program).replaceAll('{replica}', String(replica));
+  return fillPlaceholders(template, program, replica);
+}
+
+/** The process one instance runs: the program's with `{program}` and `{replica}` filled. */
+export function instanceProcess(program: ProgramSpec, replica: number): ProcessSpec {
+  return program.templated ? fillProcess(program.process, program.name, replica) : program.process;
 }
 
 export function instanceName(program: string, replica: number): string {

@@ -51,6 +51,8 @@ export class DesiredSource {
   private candidate: Candidate | null = null;
   private current: DesiredRead = { desired: null, fileProblems: [], programProblems: [], changed: false, recheckAt: null };
   private readonly requests: RestartRequests;
+  /** The next changed file is taken at once: its writer said it is whole (acceptNext). */
+  private trusted = false;
 
   constructor(
     readonly file: string,
@@ -58,6 +60,11 @@ export class DesiredSource {
     private readonly onProblem: (message: string) => void = () => {},
   ) {
     this.requests = new RestartRequests(stateDir);
+  }
+
+  /** The writer that just replaced the file whole (a verb, under the edit lock) says so: no wait for it to be still. */
+  acceptNext(): void {
+    this.trusted = true;
   }
 
   /** `now` is the clock's (epoch ms), compared with the file's mtime. */
@@ -72,12 +79,14 @@ export class DesiredSource {
     const same = seen.key === this.lastKey && (seen.bytes === null ? this.lastBytes === null : this.lastBytes !== null && seen.bytes.equals(this.lastBytes));
     if (same) {
       this.candidate = null;
+      this.trusted = false;
       return { ...this.current, changed: false, recheckAt: null };
     }
     const c = this.candidate;
     if (!c || c.key !== seen.key || !equalBytes(c.bytes, seen.bytes)) this.candidate = { ...seen, since: now };
     const since = this.candidate!.since;
-    const window = this.windowFor(seen.bytes);
+    const window = this.trusted ? 0 : this.windowFor(seen.bytes);
+    this.trusted = false;
     const stillSince = Math.min(since, seen.mtimeMs ?? since);
     if (now - stillSince < window) return { ...this.current, changed: false, recheckAt: stillSince + window };
     this.candidate = null;

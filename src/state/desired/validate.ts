@@ -6,6 +6,8 @@ import { DEFAULTS, type DesiredState, type ProgramSpec } from './schema.js';
 import { optional, readHealth, readLimits, readLogs, readRestart, readStop } from './sections.js';
 import { checkStateBytes, INPUT_LIMITS } from './input-check.js';
 import { keyOf, YamlReader } from './yaml-reader.js';
+import { hasPlaceholders } from './placeholders.js';
+import { dependencyProblems, readDependsOn } from './dependencies.js';
 
 export interface ValidateOptions {
   /** Absolute path of the file, used for messages and to resolve relative paths. */
@@ -18,7 +20,7 @@ export type Validation =
   | { ok: true; desired: DesiredState; /** Problems of single programs: each is left as it is (configError). */ programProblems: Problem[] }
   | { ok: false; problems: Problem[]; /** The programs that did validate, for checks that need the host. */ partial?: Map<string, ProgramSpec> };
 
-const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'replicas', 'state', 'generation', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
+const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'group', 'replicas', 'state', 'generation', 'dependsOn', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
 const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
@@ -76,6 +78,7 @@ export function validateState(input: string | Uint8Array, options: ValidateOptio
       }
     }
   }
+  if (read.problems.length === 0) read.problems.push(...dependencyProblems(programs, display));
   if (read.problems.length > 0) return { ok: false, problems: [...read.problems, ...programProblems], partial: programs };
   return { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map() }, programProblems };
 }
@@ -106,6 +109,13 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
   const cwdText = optional(map, 'cwd', (n) => read.str(n, `${where}.cwd`));
   const env = optional(map, 'env', (n) => read.strMap(n, `${where}.env`)) ?? {};
   const user = optional(map, 'user', (n) => read.str(n, `${where}.user`));
+  const dependsOnNode = map.get('dependsOn', true);
+  const dependsOn = dependsOnNode === undefined ? [] : (readDependsOn(read, dependsOnNode, `${where}.dependsOn`) ?? []);
+  const group = optional(map, 'group', (n) => {
+    const text = read.str(n, `${where}.group`);
+    if (text !== null && !PROGRAM_NAME.test(text)) read.problem(n as Node, `${where}.group`, 'a group name may use letters, digits, _ . and - (and may not start with . or -)');
+    return text;
+  });
   const replicas = optional(map, 'replicas', (n) => read.int(n, `${where}.replicas`, 0, INPUT_LIMITS.replicas)) ?? DEFAULTS.replicas;
   const state = optional(map, 'state', (n) => read.oneOf(n, `${where}.state`, ['running', 'stopped'] as const)) ?? DEFAULTS.state;
   const generation = optional(map, 'generation', (n) => read.int(n, `${where}.generation`, 0)) ?? DEFAULTS.generation;
@@ -123,14 +133,13 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
   if (tooBig) read.problem(map.get(tooBig.field, true) as Node, `${where}.${tooBig.field}`, tooBig.message, keyOffset);
   if (read.problems.length > before) return null;
 
+  const process = { command: argv, env, cwd: cwdText === null ? baseDir : path.resolve(baseDir, cwdText), user: user ?? null };
   return {
     name,
-    process: {
-      command: argv,
-      env,
-      cwd: cwdText === null ? baseDir : path.resolve(baseDir, cwdText),
-      user: user ?? null,
-    },
+    process,
+    templated: hasPlaceholders(process),
+    group: group ?? null,
+    dependsOn,
     commandAt: read.position((commandNode as Node).range?.[0] ?? keyOffset),
     fieldsAt: positions(read, map, ['cwd', 'user']),
     replicas,
