@@ -12,6 +12,8 @@ export const EXIT = {
   READ_ONLY: 4,
   /** reconcile: the daemon lost its lock (lock.secret replaced): it exits, programs keep running. */
   LOCK_LOST: 5,
+  /** reconcile: a program with `shutdownOn` failed, so tend stopped everything and ended (a container restarts). */
+  PROGRAM_FAILED: 6,
   /** Unexpected failure. */
   FAILURE: 70,
 } as const;

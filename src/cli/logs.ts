@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadState } from '../state/desired/load.js';
-import { instanceName, logPath } from '../state/desired/schema.js';
+import { instanceName, isInherited, logPath } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { Follower, lastLines } from './tail.js';
@@ -27,6 +27,10 @@ export async function logsCommand(globals: GlobalOptions, names: string[], optio
   }
   const replicas = replicaText === undefined ? [...Array(program.replicas).keys()] : [Number(replicaText)];
   const template = options.stderr && program.logs.stderr !== 'stdout' ? program.logs.stderr : program.logs.stdout;
+  if (isInherited(template)) {
+    process.stderr.write(`tend: ${name} writes to tend's own ${template === '/dev/stdout' ? 'stdout' : 'stderr'} (logs: inherit): see tend's output (docker logs, journalctl) instead\n`);
+    return EXIT.FAILURE;
+  }
   const files = replicas.map((r) => ({ instance: instanceName(program.name, r), file: logPath(template, program.name, r) }));
   const prefix = (instance: string) => (files.length > 1 ? `${instance} | ` : '');
   let missing = 0;

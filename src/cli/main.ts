@@ -11,8 +11,9 @@ import { UsageError } from './usage-error.js';
 const USAGE = `usage: tend [-f FILE] [--state-dir DIR] COMMAND [ARGS]
 
 commands:
-  reconcile [--once] [--timeout 60s] [--stop-on-exit]
-                          converge state.yaml (as a daemon, or once and exit)
+  reconcile [--once] [--timeout 60s] [--stop-on-exit] [--console]
+                          converge state.yaml (as a daemon, or once and exit);
+                          --console: every instance's output on tend's own, prefixed
   status [NAME...] [--json]
                           instances, their state, pid, uptime, restarts, last reason
   start NAME...|all       set state: running in the file, wait until up
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       follow: { type: 'boolean' },
       stderr: { type: 'boolean' },
       group: { type: 'boolean' },
+      console: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -83,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     // Each command loads only its own modules: a CLI call should not pay for the daemon's.
     case 'reconcile': {
       const { reconcileDaemon, reconcileOnce } = await import('./reconcile.js');
-      const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false };
+      const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false, console: values.console ?? false };
       if (values.once) return reconcileOnce(globals, options);
       // Everything is saved and closed when the daemon returns; a watcher's handles can hold
       // the event loop for another second (seen with chokidar), which a container's stop pays.

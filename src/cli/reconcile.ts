@@ -6,6 +6,7 @@ import { StateLock } from '../state/records/lock.js';
 import type { PassResult } from '../runtime/loop.js';
 import { formatShortfall } from '../reconciler/convergence.js';
 import { converge } from './converge.js';
+import { Console } from './console.js';
 import { serveControl } from './control-server.js';
 import { collectStatus } from './status.js';
 import { buildLoop, logLine, type GlobalOptions } from './context.js';
@@ -16,6 +17,8 @@ export interface ReconcileOptions {
   timeoutMs: number;
   /** Stop every program before the daemon exits. Default false: programs outlive tend. */
   stopOnExit: boolean;
+  /** Every instance's output also on tend's stdout and stderr, prefixed (containers). Default false. */
+  console?: boolean;
 }
 
 /** `tend reconcile --once`: converge, report, exit. Asks a running daemon instead when there is one. */
@@ -45,7 +48,15 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     process.stderr.write(`tend: ${e.message}\n`);
     return EXIT.LOCKED;
   }
+  if (process.pid === 1) {
+    logLine('tend runs as PID 1: Node cannot reap orphaned grandchildren, which would pile up as zombies. Run it under an init: ENTRYPOINT ["tini", "--", "tend", ...] or docker run --init');
+  }
   const { loop, subscribe } = buildLoop(globals);
+  const echo = options.console ? new Console(() => loop.desired(), () => loop.table()) : null;
+  if (echo) {
+    subscribe((e) => echo.onEvent(e));
+    echo.start();
+  }
   // Without its control socket (a full disk, say) the daemon still converges; verbs then wait on their own.
   const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals) }).catch((e: Error) => {
     logLine(`cannot open the control socket: ${e.message}; the daemon goes on converging, but verbs cannot wait on it`);
@@ -58,9 +69,20 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
 
   const keepAlive = setInterval(() => {}, 1 << 30);
   let lockLost = false;
+  let failed: string | null = null;
   await new Promise<void>((resolve) => {
+    // shutdownOn: a program whose failure should end tend (and so its container).
+    subscribe((e) => {
+      if (failed || e.event !== 'exit') return;
+      const program = loop.desired()?.programs.get(e.instance.replace(/:\d+$/, ''));
+      const on = program?.shutdownOn;
+      if (!on || (on === 'fatal' ? e.to !== 'FATAL' : e.to === 'STOPPED')) return;
+      failed = `${e.instance} ${e.to === 'FATAL' ? 'went FATAL' : `ended (${e.message.replace(/^\S+ /, '')})`} and has shutdownOn: ${on}`;
+      quit('shutdownOn');
+    });
     const quit = (signal: string) => {
-      logLine(`${signal}: ${options.stopOnExit ? 'stopping every program, then exiting' : 'exiting; programs keep running'}`);
+      const stopping = options.stopOnExit || failed !== null;
+      logLine(`${failed ?? signal}: ${stopping ? 'stopping every program, then exiting' : 'exiting; programs keep running'}`);
       process.off('SIGTERM', onTerm).off('SIGINT', onInt);
       clearInterval(lockCheck);
       resolve();
@@ -79,7 +101,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     const onInt = () => quit('SIGINT');
     process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', () => loop.requestPass());
   });
-  if (options.stopOnExit && !lockLost) {
+  if ((options.stopOnExit || failed) && !lockLost) {
     loop.stopAll();
     await loop.settle(options.timeoutMs);
   }
@@ -87,8 +109,9 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   await watcher.close();
   await loop.close();
   if (control) await new Promise<void>((resolve) => control.close(() => resolve()));
+  echo?.stop();
   await lock.release();
-  return lockLost ? EXIT.LOCK_LOST : EXIT.OK;
+  return lockLost ? EXIT.LOCK_LOST : failed ? EXIT.PROGRAM_FAILED : EXIT.OK;
 }
 
 /**

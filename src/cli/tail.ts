@@ -37,12 +37,14 @@ export class Follower {
   private inode: number | null;
   private partial = '';
 
+  /** @param from where to start: the end of the file as it is now (as `tail -f`), or an offset. Default the end. */
   constructor(
     readonly file: string,
     private readonly onLine: (line: string) => void,
+    from: 'end' | number = 'end',
   ) {
     const st = safeStat(file);
-    this.position = st?.size ?? 0;
+    this.position = from === 'end' ? (st?.size ?? 0) : Math.min(from, st?.size ?? 0);
     this.inode = st?.ino ?? null;
   }
 

@@ -116,6 +116,6 @@ export class Executor {
     if (!exits.has(token)) children.add(token);
     const line = `${record.name}: started pid ${outcome.process.pid} (${record.lastReason})`;
     this.deps.log(line);
-    this.deps.emit(record.name, 'started', record.lastReason, outcome.process.pid, line);
+    this.deps.emit(record.name, 'started', record.lastReason, outcome.process.pid, line, outcome.logStart ? { logStart: outcome.logStart } : {});
   }
 }

@@ -1,4 +1,4 @@
-import { logPath, type DesiredState } from '../state/desired/schema.js';
+import { isInherited, logPath, type DesiredState } from '../state/desired/schema.js';
 import type { InstanceRecord } from '../state/records/records.js';
 import type { LogFiles } from './ports.js';
 
@@ -35,7 +35,7 @@ export class LogHousekeeping {
       if (!program || r.pid === null || program.logs.maxSize <= 0) continue;
       let files = this.files.get(r.token);
       if (!files) {
-        files = [...new Set([program.logs.stdout, program.logs.stderr].filter((f) => f !== 'stdout').map((f) => logPath(f, r.program, r.replica)))];
+        files = [...new Set([program.logs.stdout, program.logs.stderr].filter((f) => f !== 'stdout' && !isInherited(f)).map((f) => logPath(f, r.program, r.replica)))];
         this.files.set(r.token, files);
       }
       for (const file of files) {

@@ -1,4 +1,5 @@
 import type { DesiredRead } from '../state/desired/source.js';
+import type { DesiredState } from '../state/desired/schema.js';
 import type { TendEvent } from '../state/records/events.js';
 import type { InstanceRecord, RecordTable } from '../state/records/records.js';
 import { Executor, type Emit } from './executor.js';
@@ -113,6 +114,11 @@ export class ReconcileLoop {
   /** One pass now (or the one under way). */
   pass(): Promise<PassResult> {
     return this.scheduler.pass();
+  }
+
+  /** The desired state the last pass acted on (null before the first valid one). */
+  desired(): DesiredState | null {
+    return this.runner.desired;
   }
 
   table(): ReadonlyMap<string, InstanceRecord> {

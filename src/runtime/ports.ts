@@ -82,4 +82,5 @@ export interface ProcessRef {
   bootId: string;
 }
 
-export type SpawnOutcome = { ok: true; process: ProcessRef } | { ok: false; error: string };
+/** `logStart`: each log file's size when it was opened for this process, where its output begins. */
+export type SpawnOutcome = { ok: true; process: ProcessRef; logStart?: { stdout: number | null; stderr: number | null } } | { ok: false; error: string };

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessRef, SpawnOutcome, SpawnRequest } from '../runtime/ports.js';
-import { logPath } from '../state/desired/schema.js';
+import { INHERIT_STDERR, INHERIT_STDOUT, logPath } from '../state/desired/schema.js';
 import { readProcStat } from './proc-stat.js';
 import type { UserInfo } from '../state/desired/passwd.js';
 import { resolveUser } from './users.js';
@@ -20,10 +20,13 @@ export async function spawnInstance(
   const { spec } = request;
   let out: number | undefined;
   let err: number | undefined;
+  const owned = new Set<number>();
   try {
     const user = resolveUser(spec.user);
-    out = openLog(logPath(request.stdout, request.program, request.replica));
-    err = request.stderr === 'stdout' ? out : openLog(logPath(request.stderr, request.program, request.replica));
+    out = openLog(logPath(request.stdout, request.program, request.replica), owned);
+    err = request.stderr === 'stdout' ? out : openLog(logPath(request.stderr, request.program, request.replica), owned);
+    // Where this run's output begins in each file (appended to what earlier runs wrote).
+    const logStart = { stdout: owned.has(out) ? fstatSync(out).size : null, stderr: owned.has(err) && err !== out ? fstatSync(err).size : null };
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
@@ -54,12 +57,12 @@ export async function spawnInstance(
     child.once('exit', onExit);
     if (!stat) return { ok: false, error: 'the process vanished before it could be identified' };
     const ref: ProcessRef = { pid: stat.pid, startTime: stat.startTime, bootId };
-    return { ok: true, process: ref };
+    return { ok: true, process: ref, logStart };
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   } finally {
-    if (out !== undefined) closeSync(out);
-    if (err !== undefined && err !== out) closeSync(err);
+    if (out !== undefined && owned.has(out)) closeSync(out);
+    if (err !== undefined && err !== out && owned.has(err)) closeSync(err);
   }
 }
 
@@ -75,9 +78,18 @@ function asUser(user: UserInfo, command: string[]): string[] {
   return [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...command];
 }
 
-function openLog(file: string): number {
+/**
+ * A descriptor for one stream. tend's own stdout or stderr is passed as it is (one file
+ * offset shared with tend, nothing reopened, kept if tend goes away); a path is opened for
+ * appending, and the descriptor goes into `owned` for closing once the child has it.
+ */
+function openLog(file: string, owned: Set<number>): number {
+  if (file === INHERIT_STDOUT) return 1;
+  if (file === INHERIT_STDERR) return 2;
   mkdirSync(path.dirname(file), { recursive: true });
-  return openSync(file, 'a', 0o640);
+  const fd = openSync(file, 'a', 0o640);
+  owned.add(fd);
+  return fd;
 }
 
 function describeSpawnError(e: NodeJS.ErrnoException, program: string): string {

@@ -83,6 +83,14 @@ export interface StopSpec {
   timeout: number;
 }
 
+/** A log target that is tend's own stdout or stderr (a container's console): inherited, never opened, never rotated. */
+export const INHERIT_STDOUT = '/dev/stdout';
+export const INHERIT_STDERR = '/dev/stderr';
+
+export function isInherited(target: string): boolean {
+  return target === INHERIT_STDOUT || target === INHERIT_STDERR;
+}
+
 export interface LogSpec {
   /** Absolute path template; `{program}` and `{replica}` are filled per instance. */
   stdout: string;
@@ -120,6 +128,12 @@ export interface ProgramSpec {
   group?: string | null;
   /** Programs this one waits for before it starts, and stops before. Default none. */
   dependsOn?: Dependency[];
+  /**
+   * Ends tend (everything stopped, exit code 6) when an instance goes FATAL (`fatal`), or
+   * exits in any way tend did not ask for (`exit`): so a container's orchestrator restarts
+   * the container. Supervisor users wire an eventlistener for this. Default none.
+   */
+  shutdownOn?: 'fatal' | 'exit' | null;
   /** Where `command` stands in the file, for errors found after validation. */
   commandAt: { line: number; col: number };
   /** Where `cwd` and `user` stand, when given, for the host checks made after validation. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { isMap, isSeq, type Node, type YAMLMap } from 'yaml';
 import type { Problem } from '../../errors.js';
 import { splitCommand } from './command-line.js';
-import { DEFAULTS, LIMIT_KINDS, type HealthSpec, type LimitKind, type LimitsSpec, type LogSpec, type ProbeSpec, type RestartSpec, type StopSpec } from './schema.js';
+import { DEFAULTS, INHERIT_STDERR, INHERIT_STDOUT, LIMIT_KINDS, type HealthSpec, type LimitKind, type LimitsSpec, type LogSpec, type ProbeSpec, type RestartSpec, type StopSpec } from './schema.js';
 import { scheduleProblem, timezoneProblem } from './schedule-check.js';
 import { parseSignalName } from './signal-name.js';
 import type { YamlReader } from './yaml-reader.js';
@@ -154,13 +154,25 @@ export function readLogs(read: YamlReader, node: unknown, where: string, program
   read.keys(map, where, LOG_FIELDS);
   const stdout = optional(map, 'stdout', (n) => read.str(n, `${where}.stdout`));
   const stderr = optional(map, 'stderr', (n) => read.str(n, `${where}.stderr`));
+  // `inherit` (and the paths that name tend's own streams) mean tend's stdout or stderr itself.
+  const target = (text: string, own: string) => TEND_STREAMS[text === 'inherit' ? own : text] ?? path.resolve(baseDir, text);
   return {
-    stdout: stdout === null ? fallback('out') : path.resolve(baseDir, stdout),
-    stderr: stderr === null ? fallback('err') : stderr === 'stdout' ? 'stdout' : path.resolve(baseDir, stderr),
+    stdout: stdout === null ? fallback('out') : target(stdout, '/dev/stdout'),
+    stderr: stderr === null ? fallback('err') : stderr === 'stdout' ? 'stdout' : target(stderr, '/dev/stderr'),
     maxSize: optional(map, 'maxSize', (n) => read.size(n, `${where}.maxSize`)) ?? rotation.maxSize,
     keep: optional(map, 'keep', (n) => read.int(n, `${where}.keep`, 0)) ?? rotation.keep,
   };
 }
+
+/** Paths that mean tend's own stdout or stderr: the program gets that descriptor itself, never a file tend opens. */
+const TEND_STREAMS: Record<string, string> = {
+  '/dev/stdout': INHERIT_STDOUT,
+  '/dev/fd/1': INHERIT_STDOUT,
+  '/proc/self/fd/1': INHERIT_STDOUT,
+  '/dev/stderr': INHERIT_STDERR,
+  '/dev/fd/2': INHERIT_STDERR,
+  '/proc/self/fd/2': INHERIT_STDERR,
+};
 
 function readSignal(read: YamlReader, n: unknown, where: string): NodeJS.Signals | null {
   const text = read.str(n, where);

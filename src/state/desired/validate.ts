@@ -20,7 +20,7 @@ export type Validation =
   | { ok: true; desired: DesiredState; /** Problems of single programs: each is left as it is (configError). */ programProblems: Problem[] }
   | { ok: false; problems: Problem[]; /** The programs that did validate, for checks that need the host. */ partial?: Map<string, ProgramSpec> };
 
-const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'group', 'replicas', 'state', 'generation', 'dependsOn', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
+const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'group', 'replicas', 'state', 'generation', 'dependsOn', 'shutdownOn', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
 const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
@@ -140,6 +140,7 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
     templated: hasPlaceholders(process),
     group: group ?? null,
     dependsOn,
+    shutdownOn: optional(map, 'shutdownOn', (n) => read.oneOf(n, `${where}.shutdownOn`, ['fatal', 'exit'] as const)),
     commandAt: read.position((commandNode as Node).range?.[0] ?? keyOffset),
     fieldsAt: positions(read, map, ['cwd', 'user']),
     replicas,

@@ -18,6 +18,8 @@ export interface TendEvent {
   code?: number | null;
   signal?: string | null;
   to?: string;
+  /** For `started`: where this run's output begins in its log files (bytes). */
+  logStart?: { stdout: number | null; stderr: number | null };
   message: string;
 }
 
