@@ -28,6 +28,8 @@ commands:
   signal SIG NAME... [--group]
                           send a signal to instances' main processes (--group: their process groups)
   validate [--json]       check the file; every error with its line and column
+  import supervisord FILE [-o state.yaml]
+                          a state.yaml from a supervisord.conf (what it could not carry on stderr)
 
 global options:
   -f, -c, --file PATH     the desired state (default ./state.yaml, or $TEND_FILE)
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       stderr: { type: 'boolean' },
       group: { type: 'boolean' },
       console: { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -93,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
+    case 'import':
+      return (await import('./import/command.js')).importCommand(rest, values.output);
     case 'validate':
       return (await import('./validate.js')).validateCommand(globals, values.json ?? false);
     case 'start':
@@ -114,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS = ['reconcile', 'status', 'validate', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
+const COMMANDS = ['reconcile', 'status', 'validate', 'import', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
 
 function usage(message: string): UsageError {
   return new UsageError(message);
