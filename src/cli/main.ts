@@ -30,6 +30,9 @@ commands:
   validate [--json]       check the file; every error with its line and column
   import supervisord FILE [-o state.yaml]
                           a state.yaml from a supervisord.conf (what it could not carry on stderr)
+  import pm2 FILE [--env NAME] [-o state.yaml]
+                          the same from a pm2 ecosystem file (.json, .yaml, .js: a .js file is
+                          your own code, evaluated in a separate node process, 5 s at most)
 
 global options:
   -f, -c, --file PATH     the desired state (default ./state.yaml, or $TEND_FILE)
@@ -67,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       group: { type: 'boolean' },
       console: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
+      env: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -97,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
     case 'import':
-      return (await import('./import/command.js')).importCommand(rest, values.output);
+      return (await import('./import/command.js')).importCommand(rest, values.output, values.env ?? null);
     case 'validate':
       return (await import('./validate.js')).validateCommand(globals, values.json ?? false);
     case 'start':
