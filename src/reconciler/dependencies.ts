@@ -5,6 +5,19 @@ import type { Observation } from './plan-types.js';
 type Records = ReadonlyMap<string, InstanceRecord>;
 type Observe = (name: string) => Observation;
 
+/** Who depends on whom, reversed, once per desired state: a pass over 1000 programs must not be quadratic. */
+const reverse = new WeakMap<DesiredState, Map<string, ProgramSpec[]>>();
+
+function dependentsOf(desired: DesiredState): Map<string, ProgramSpec[]> {
+  let index = reverse.get(desired);
+  if (!index) {
+    index = new Map();
+    for (const p of desired.programs.values()) for (const d of p.dependsOn ?? []) index.set(d.program, [...(index.get(d.program) ?? []), p]);
+    reverse.set(desired, index);
+  }
+  return index;
+}
+
 /** The instances a program should have, with their records (absent when never started). */
 function instancesOf(program: ProgramSpec, records: Records): (InstanceRecord | undefined)[] {
   return Array.from({ length: program.replicas }, (_, i) => records.get(instanceName(program.name, i)));
@@ -60,8 +73,7 @@ export function dependencyRestarted(program: ProgramSpec, record: InstanceRecord
  * hold anything (`tend stop db` stops db).
  */
 export function stopHeldBy(program: string, desired: DesiredState, records: Records, observe: Observe): string | null {
-  for (const other of desired.programs.values()) {
-    if (!(other.dependsOn ?? []).some((d) => d.program === program)) continue;
+  for (const other of dependentsOf(desired).get(program) ?? []) {
     const goingDown = other.state === 'stopped' || other.replicas === 0;
     const live = [...records.values()].some((r) => r.program === other.name && r.pid !== null && observe(r.name).alive);
     if (goingDown && live) return other.name;

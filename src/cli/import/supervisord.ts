@@ -124,7 +124,7 @@ function programFrom(
   if (numprocs !== 1) spec.replicas = numprocs;
   spec.cwd = v('directory') ? get('directory', '') : '/';
   if (!v('directory')) comments.push('no directory=: supervisord runs it in its own working directory (/ as a service), written as cwd: /');
-  const user = v('user')?.value ?? globalUser;
+  const user = v('user') ? get('user', '') : globalUser;
   if (user) spec.user = user;
   if (Object.keys(env).length > 0) spec.env = env;
   if (!bool(get('autostart', 'true'))) spec.state = 'stopped';
