@@ -1,4 +1,5 @@
 import { formatDuration } from '../state/desired/duration.js';
+import { blankRecord } from '../state/records/blank-record.js';
 import type { InstanceRecord, RecordTable } from '../state/records/records.js';
 import { instanceProcess, type ProgramSpec } from '../state/desired/schema.js';
 import { describeExit } from './convergence.js';
@@ -93,29 +94,8 @@ function recordWait(table: RecordTable, action: WaitAction): string {
 }
 
 function waitingRecord(action: WaitAction): InstanceRecord {
-  return {
-    name: action.instance,
-    program: action.program,
-    replica: action.replica,
-    state: 'STOPPED',
-    pid: null,
-    startTime: null,
-    bootId: null,
-    token: '',
-    spec: null,
-    generation: action.generation,
-    restartRequest: action.restartRequest,
-    scheduleArmed: null,
-    startedAt: null,
-    restarts: 0,
-    failures: 0,
-    startFailures: 0,
-    backoffUntil: null,
-    stopDeadline: null,
-    killed: false,
-    lastExit: null,
-    lastReason: action.reason,
-  };
+  const { instance: name, program, replica, generation, restartRequest, reason: lastReason } = action;
+  return blankRecord({ name, program, replica, state: 'STOPPED', token: '', generation, restartRequest, lastReason });
 }
 
 function recordExit(record: InstanceRecord, action: ExitedAction, move: (to: InstanceState) => void, now: number): string {

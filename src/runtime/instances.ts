@@ -1,5 +1,6 @@
 import { hasProcess } from '../state/records/states.js';
 import { instanceName, instanceProcess, type DesiredState } from '../state/desired/schema.js';
+import { blankRecord } from '../state/records/blank-record.js';
 import type { ExitInfo, InstanceRecord, RecordTable } from '../state/records/records.js';
 import type { Observation } from '../reconciler/plan-types.js';
 import type { Monitor } from './monitor.js';
@@ -102,26 +103,6 @@ export function rebuildTable(processes: Processes, now: number, log: (line: stri
 }
 
 function rebuiltRecord(name: string, found: RebuiltInstance, now: number): InstanceRecord {
-  return {
-    name,
-    program: found.program,
-    replica: found.replica,
-    state: 'RUNNING',
-    ...found.process,
-    token: found.token,
-    spec: null,
-    generation: 0,
-    restartRequest: 0,
-    scheduleArmed: null,
-    startedAt: now,
-    restarts: 0,
-    failures: 0,
-    startFailures: 0,
-    backoffUntil: null,
-    stopDeadline: null,
-    killed: false,
-    lastExit: null,
-    lastReason: 'adopted',
-    rebuilt: true,
-  };
+  const { program, replica, token } = found;
+  return blankRecord({ name, program, replica, state: 'RUNNING', token, ...found.process, startedAt: now, lastReason: 'adopted', rebuilt: true });
 }

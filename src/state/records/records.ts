@@ -64,6 +64,7 @@ export interface InstanceRecord {
 
 export type RecordTable = Map<string, InstanceRecord>;
 
+
 interface TableFile {
   version: 1;
   instances: InstanceRecord[];
