@@ -1,3 +1,4 @@
+import { blankRecord } from '../../src/state/records/blank-record.js';
 import type { Observation } from '../../src/reconciler/plan-types.js';
 import type { InstanceRecord } from '../../src/state/records/records.js';
 import { DEFAULTS, type DesiredState, type ProgramSpec } from '../../src/state/desired/schema.js';
@@ -29,7 +30,7 @@ let pids = 1000;
 /** A record of an instance of `program` started at `startedAt` with that program's spec. */
 export function record(p: ProgramSpec, replica: number, overrides: Partial<InstanceRecord> = {}): InstanceRecord {
   const pid = ++pids;
-  return {
+  return blankRecord({
     name: `${p.name}:${replica}`,
     program: p.name,
     replica,
@@ -40,19 +41,10 @@ export function record(p: ProgramSpec, replica: number, overrides: Partial<Insta
     token: `token-${p.name}-${replica}`,
     spec: p.process,
     generation: p.generation,
-    restartRequest: 0,
-    scheduleArmed: null,
     startedAt: 0,
-    restarts: 0,
-    failures: 0,
-    startFailures: 0,
-    backoffUntil: null,
-    stopDeadline: null,
-    killed: false,
-    lastExit: null,
     lastReason: 'start',
     ...overrides,
-  };
+  });
 }
 
 const none = { probeFailures: 0, probePassed: true };
