@@ -28,6 +28,7 @@ commands:
   signal SIG NAME... [--group]
                           send a signal to instances' main processes (--group: their process groups)
   validate [--json]       check the file; every error with its line and column
+  plan [--json]           what the next pass would do (exit 0: nothing, 2: changes, 1: invalid)
   import supervisord FILE [-o state.yaml]
                           a state.yaml from a supervisord.conf (what it could not carry on stderr)
   import pm2 FILE [--env NAME] [-o state.yaml]
@@ -100,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
+    case 'plan':
+      return (await import('./plan.js')).planCommand(globals, values.json ?? false);
     case 'import':
       return (await import('./import/command.js')).importCommand(rest, values.output, values.env ?? null);
     case 'validate':
@@ -123,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS = ['reconcile', 'status', 'validate', 'import', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
+const COMMANDS = ['reconcile', 'status', 'validate', 'import', 'plan', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
 
 function usage(message: string): UsageError {
   return new UsageError(message);
