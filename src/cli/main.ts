@@ -29,6 +29,8 @@ commands:
                           send a signal to instances' main processes (--group: their process groups)
   validate [--json]       check the file; every error with its line and column
   plan [--json]           what the next pass would do (exit 0: nothing, 2: changes, 1: invalid)
+  service install [--user] [-o FILE]
+                          a systemd unit for tend reconcile (KillMode=process: programs outlive it)
   import supervisord FILE [-o state.yaml]
                           a state.yaml from a supervisord.conf (what it could not carry on stderr)
   import pm2 FILE [--env NAME] [-o state.yaml]
@@ -72,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       console: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       env: { type: 'string' },
+      user: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -101,6 +104,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
+    case 'service':
+      return (await import('./service.js')).serviceCommand(globals, rest, values.user ?? false, values.output);
     case 'plan':
       return (await import('./plan.js')).planCommand(globals, values.json ?? false);
     case 'import':
@@ -126,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS = ['reconcile', 'status', 'validate', 'import', 'plan', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
+const COMMANDS = ['reconcile', 'status', 'validate', 'import', 'plan', 'service', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
 
 function usage(message: string): UsageError {
   return new UsageError(message);
