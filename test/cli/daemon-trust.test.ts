@@ -81,8 +81,9 @@ t.test('a 30-day maxUptime and a yearly schedule cost an idle daemon nothing (no
   await new Promise((r) => setTimeout(r, 2000)); // measuring a duration, not synchronising
   const perMinute = ((cpuMs(d.pid!) - c0) * 60_000) / (Date.now() - t0);
   t.comment(`idle CPU with a 30-day maxUptime and a yearly schedule: ${perMinute.toFixed(1)} ms/min`);
-  // A busy loop costs ~20,000 ms/min; GC tails after start-up cost tens.
-  t.ok(perMinute < 300, `no busy loop (${perMinute.toFixed(1)} ms/min)`);
+  // The busy loop this guards against cost ~50,000 ms/min (862 ms of CPU a second); one GC
+  // after start-up can cost tens of ms, which in a 2 s window reads as hundreds a minute.
+  t.ok(perMinute < 3000, `no busy loop (${perMinute.toFixed(1)} ms/min)`);
   t.ok(d.log().length < 5000, 'and the log does not grow');
 });
 
