@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReconcileLoop } from '../src/runtime/loop.js';
 import { OsProcessControl } from '../src/spawner/os-process-control.js';
+import { ports } from '../src/cli/context.js';
 import { DesiredSource } from '../src/state/desired/source.js';
 import { RecordStore } from '../src/state/records/records.js';
 import { allRunning, Bench, cpuMs, exists, exit, killToReplacement, memoryMb, pids, restarterFloor, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
@@ -242,7 +243,7 @@ async function scaleFigures(): Promise<void> {
   const loop = new ReconcileLoop({
     desired: new DesiredSource(p.file, p.stateDir),
     store: new RecordStore(p.stateDir),
-    ...((control) => ({ processes: control, observer: control, logFiles: control }))(new OsProcessControl(p.stateDir)),
+    ...ports(new OsProcessControl(p.stateDir)),
     clock: { now: () => Date.now() },
     log: (l) => lines.push(l),
   });

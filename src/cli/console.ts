@@ -1,4 +1,4 @@
-import { isInherited, logPath, type DesiredState } from '../state/desired/schema.js';
+import { isInherited, logPath, parseInstanceName, type DesiredState } from '../state/desired/schema.js';
 import type { TendEvent } from '../state/records/events.js';
 import type { InstanceRecord } from '../state/records/records.js';
 import { Follower } from './tail.js';
@@ -48,10 +48,10 @@ export class Console {
   onEvent(event: TendEvent): void {
     if (event.event !== 'started') return;
     const desired = this.desired();
-    const [programName, replicaText] = event.instance.split(/:(?=\d+$)/);
-    const program = desired?.programs.get(programName!);
-    if (!program || replicaText === undefined) return;
-    const replica = Number(replicaText);
+    const parsed = parseInstanceName(event.instance);
+    const program = parsed && desired?.programs.get(parsed.program);
+    if (!program) return;
+    const { replica } = parsed;
     this.width = Math.max(this.width, ...[...desired!.programs.values()].map((p) => `${p.name}:${Math.max(0, p.replicas - 1)}`.length));
     const streams: [string, Stream, number | null | undefined][] = [[program.logs.stdout, this.out, event.logStart?.stdout]];
     if (program.logs.stderr !== 'stdout') streams.push([program.logs.stderr, this.err, event.logStart?.stderr]);

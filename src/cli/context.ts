@@ -60,6 +60,6 @@ export function buildLoop(
 }
 
 /** The one real implementation serves as each of the runtime's three ports. */
-function ports(control: OsProcessControl): { processes: OsProcessControl; observer: OsProcessControl; logFiles: OsProcessControl } {
+export function ports(control: OsProcessControl): { processes: OsProcessControl; observer: OsProcessControl; logFiles: OsProcessControl } {
   return { processes: control, observer: control, logFiles: control };
 }

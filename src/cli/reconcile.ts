@@ -7,6 +7,7 @@ import type { PassResult } from '../runtime/loop.js';
 import { formatShortfall } from '../reconciler/convergence.js';
 import { converge } from './converge.js';
 import { Console } from './console.js';
+import { parseInstanceName } from '../state/desired/schema.js';
 import { serveControl } from './control-server.js';
 import { collectStatus } from './status.js';
 import { buildLoop, logLine, type GlobalOptions } from './context.js';
@@ -74,10 +75,11 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     // shutdownOn: a program whose failure should end tend (and so its container).
     subscribe((e) => {
       if (failed || e.event !== 'exit') return;
-      const program = loop.desired()?.programs.get(e.instance.replace(/:\d+$/, ''));
+      const program = loop.desired()?.programs.get(parseInstanceName(e.instance)?.program ?? '');
       const on = program?.shutdownOn;
       if (!on || (on === 'fatal' ? e.to !== 'FATAL' : e.to === 'STOPPED')) return;
-      failed = `${e.instance} ${e.to === 'FATAL' ? 'went FATAL' : `ended (${e.message.replace(/^\S+ /, '')})`} and has shutdownOn: ${on}`;
+      const how = e.signal ? `killed by ${e.signal}` : e.code == null ? 'exit unknown' : `exit code ${e.code}`;
+      failed = `${e.instance} ${e.to === 'FATAL' ? 'went FATAL' : `ended (${how})`} and has shutdownOn: ${on}`;
       quit('shutdownOn');
     });
     const quit = (signal: string) => {

@@ -98,7 +98,8 @@ export function processesOfStateDir(stateDir: string, reader = new ProcReader())
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
     const n = reader.readBytes(`/proc/${pid}/environ`);
-    if (n <= 0) continue;
+    // Most processes are not tend's: a search in the reused buffer rules them out with no copy.
+    if (n <= 0 || reader.bytes.subarray(0, n).indexOf(mark.subarray(1, -1)) < 0) continue;
     const bytes = Buffer.concat([Buffer.from([0]), reader.bytes.subarray(0, n), Buffer.from([0])]);
     if (bytes.indexOf(mark) < 0) continue;
     const vars = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 /** One `key = value` of a section, where it was written. */
@@ -88,14 +88,7 @@ function mergeInto(into: IniSection[], more: IniSection[]): void {
 function glob(pattern: string): string[] {
   const dir = path.dirname(pattern);
   const base = path.basename(pattern);
-  if (!/[*?[]/.test(base)) {
-    try {
-      readFileSync(pattern);
-      return [pattern];
-    } catch {
-      return [];
-    }
-  }
+  if (!/[*?[]/.test(base)) return existsSync(pattern) ? [pattern] : [];
   const re = new RegExp(`^${base.replace(/[.+^${}()|\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
   let names: string[] = [];
   try {

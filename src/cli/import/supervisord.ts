@@ -137,7 +137,7 @@ function programFrom(
   restart.maxRetries = Number(get('startretries', '3'));
   spec.restart = restart;
   spec.stop = { signal: get('stopsignal', 'TERM').toUpperCase().replace(/^SIG/, ''), timeout: `${get('stopwaitsecs', '10')}s` };
-  if (bool(get('stopasgroup', 'false')) === false && v('killasgroup') && !bool(get('killasgroup', 'false'))) comments.push('killasgroup=false: tend always signals the whole process group');
+  if (v('killasgroup') && !bool(get('killasgroup', 'false'))) comments.push('killasgroup=false: tend always signals the whole process group');
 
   const logs: Record<string, unknown> = {};
   const target = (key: string): string | null => {

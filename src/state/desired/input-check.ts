@@ -135,7 +135,7 @@ function positionOfByte(bytes: Uint8Array, offset: number): { line: number; col:
   return { line, col: offset - lineStart + 1 };
 }
 
-export function positionOf(text: string, offset: number): { line: number; col: number } {
+function positionOf(text: string, offset: number): { line: number; col: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {

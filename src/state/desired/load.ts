@@ -72,7 +72,7 @@ function hostProblem(spec: ProgramSpec): { field: 'command' | 'cwd' | 'user'; me
 }
 
 /** Finds why `command[0]` could not be run, or returns null when it can. */
-export function checkCommand(spec: ProgramSpec): string | null {
+function checkCommand(spec: ProgramSpec): string | null {
   const { command, cwd, env } = spec.process;
   const program = command[0]!;
   try {
