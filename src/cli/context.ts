@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ReconcileLoop } from '../runtime/loop.js';
+import { ReconcileLoop, type LoopTelemetry } from '../runtime/loop.js';
 import type { Clock } from '../runtime/ports.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { DesiredSource } from '../state/desired/source.js';
@@ -31,6 +31,7 @@ export function buildLoop(
   options: GlobalOptions,
   log: (line: string) => void = logLine,
   once = false,
+  telemetry?: LoopTelemetry,
 ): { loop: ReconcileLoop; subscribe: (listener: (e: TendEvent) => void) => () => void } {
   const desired = new DesiredSource(options.file, options.stateDir, log);
   const events = new EventLog(options.stateDir);
@@ -51,6 +52,7 @@ export function buildLoop(
       for (const listener of listeners) listener(e);
     },
     once,
+    ...(telemetry ? { telemetry } : {}),
   });
   const subscribe = (listener: (e: TendEvent) => void) => {
     listeners.add(listener);

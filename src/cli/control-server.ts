@@ -15,6 +15,8 @@ export interface ControlSources {
   status: () => unknown[];
   /** Subscribes to events; returns the unsubscribe function. */
   subscribe: (listener: (event: TendEvent) => void) => () => void;
+  /** The metrics in the text exposition format. */
+  metrics: () => string;
 }
 
 export async function serveControl(stateDir: string, sources: ControlSources): Promise<net.Server> {
@@ -62,6 +64,8 @@ async function handle(request: ControlRequest | string, sources: ControlSources)
       return { ok: true, pid: process.pid };
     case 'status':
       return { ok: true, instances: sources.status() };
+    case 'metrics':
+      return { ok: true, text: sources.metrics() };
     case 'pass': {
       if (request.written) sources.loop.trustFile();
       const r = await sources.loop.settle(request.timeoutMs);

@@ -11,9 +11,11 @@ import { UsageError } from './usage-error.js';
 const USAGE = `usage: tend [-f FILE] [--state-dir DIR] COMMAND [ARGS]
 
 commands:
-  reconcile [--once] [--timeout 60s] [--stop-on-exit] [--console]
+  reconcile [--once] [--timeout 60s] [--stop-on-exit] [--console] [--metrics [HOST:]PORT]
                           converge state.yaml (as a daemon, or once and exit);
-                          --console: every instance's output on tend's own, prefixed
+                          --console: every instance's output on tend's own, prefixed;
+                          --metrics: Prometheus /metrics (127.0.0.1 unless a host is given)
+  metrics                 the same metrics printed once (node_exporter's textfile collector)
   status [NAME...] [--json]
                           instances, their state, pid, uptime, restarts, last reason
   start NAME...|all       set state: running in the file, wait until up
@@ -72,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       stderr: { type: 'boolean' },
       group: { type: 'boolean' },
       console: { type: 'boolean' },
+      metrics: { type: 'string' },
       output: { type: 'string', short: 'o' },
       env: { type: 'string' },
       user: { type: 'boolean' },
@@ -96,7 +99,9 @@ async function main(argv: string[]): Promise<number> {
     // Each command loads only its own modules: a CLI call should not pay for the daemon's.
     case 'reconcile': {
       const { reconcileDaemon, reconcileOnce } = await import('./reconcile.js');
-      const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false, console: values.console ?? false };
+      const metrics = values.metrics === undefined ? null : (await import('./metrics.js')).parseListen(values.metrics);
+      if (metrics && values.once) throw usage('--metrics serves a running daemon; with --once, use tend metrics');
+      const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false, console: values.console ?? false, metrics };
       if (values.once) return reconcileOnce(globals, options);
       // Everything is saved and closed when the daemon returns; a watcher's handles can hold
       // the event loop for another second (seen with chokidar), which a container's stop pays.
@@ -106,6 +111,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
     case 'service':
       return (await import('./service.js')).serviceCommand(globals, rest, values.user ?? false, values.output);
+    case 'metrics':
+      return (await import('./metrics.js')).metricsCommand(globals);
     case 'plan':
       return (await import('./plan.js')).planCommand(globals, values.json ?? false);
     case 'import':
@@ -131,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS = ['reconcile', 'status', 'validate', 'import', 'plan', 'service', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
+const COMMANDS = ['reconcile', 'metrics', 'status', 'validate', 'import', 'plan', 'service', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
 
 function usage(message: string): UsageError {
   return new UsageError(message);

@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { isTendError } from '../errors.js';
@@ -11,6 +12,8 @@ import { parseInstanceName } from '../state/desired/schema.js';
 import { serveControl } from './control-server.js';
 import { collectStatus } from './status.js';
 import { buildLoop, logLine, type GlobalOptions } from './context.js';
+import { Telemetry } from '../runtime/telemetry.js';
+import { daemonMetrics, serveMetrics } from './metrics.js';
 import { EXIT } from './exit-codes.js';
 
 export interface ReconcileOptions {
@@ -20,6 +23,8 @@ export interface ReconcileOptions {
   stopOnExit: boolean;
   /** Every instance's output also on tend's stdout and stderr, prefixed (containers). Default false. */
   console?: boolean;
+  /** Serve Prometheus metrics at /metrics on this address. Default none. */
+  metrics?: { host: string; port: number } | null;
 }
 
 /** `tend reconcile --once`: converge, report, exit. Asks a running daemon instead when there is one. */
@@ -52,18 +57,35 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   if (process.pid === 1) {
     logLine('tend runs as PID 1: Node cannot reap orphaned grandchildren, which would pile up as zombies. Run it under an init: ENTRYPOINT ["tini", "--", "tend", ...] or docker run --init');
   }
-  const { loop, subscribe } = buildLoop(globals);
+  const telemetry = new Telemetry();
+  const { loop, subscribe } = buildLoop(globals, logLine, false, telemetry);
+  subscribe((e) => telemetry.event(e));
+  const metrics = daemonMetrics(loop, telemetry);
+  // Asked for explicitly: an address that cannot be served ends the daemon before it touches anything.
+  let http: Server | null = null;
+  if (options.metrics) {
+    const host = options.metrics.host.includes(':') ? `[${options.metrics.host}]` : options.metrics.host;
+    try {
+      http = await serveMetrics(options.metrics, metrics);
+    } catch (e) {
+      process.stderr.write(`tend: cannot serve metrics on ${host}:${options.metrics.port}: ${(e as Error).message}\n`);
+      await lock.release();
+      return EXIT.FAILURE;
+    }
+    logLine(`metrics at http://${host}:${(http.address() as { port: number }).port}/metrics`);
+  }
   const echo = options.console ? new Console(() => loop.desired(), () => loop.table()) : null;
   if (echo) {
     subscribe((e) => echo.onEvent(e));
     echo.start();
   }
   // Without its control socket (a full disk, say) the daemon still converges; verbs then wait on their own.
-  const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals) }).catch((e: Error) => {
+  const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals), metrics }).catch((e: Error) => {
     logLine(`cannot open the control socket: ${e.message}; the daemon goes on converging, but verbs cannot wait on it`);
     return null;
   });
-  const watcher = watchStateFile(globals.file, () => loop.requestPass());
+
+  const watcher = watchStateFile(globals.file, () => loop.requestPass('file'));
   watcher.on('error', (e) => logLine(`watching ${globals.file}: ${(e as Error).message}`));
   logLine(`tend reconcile: pid ${process.pid}, file ${globals.file}, state ${globals.stateDir}`);
   loop.start();
@@ -101,7 +123,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     lockCheck.unref();
     const onTerm = () => quit('SIGTERM');
     const onInt = () => quit('SIGINT');
-    process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', () => loop.requestPass());
+    process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', () => loop.requestPass('signal'));
   });
   if ((options.stopOnExit || failed) && !lockLost) {
     loop.stopAll();
@@ -111,6 +133,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   await watcher.close();
   await loop.close();
   if (control) await new Promise<void>((resolve) => control.close(() => resolve()));
+  if (http) await new Promise<void>((resolve) => http.close(() => resolve()));
   echo?.stop();
   await lock.release();
   return lockLost ? EXIT.LOCK_LOST : failed ? EXIT.PROGRAM_FAILED : EXIT.OK;

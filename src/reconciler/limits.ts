@@ -6,10 +6,10 @@ import type { LimitKind } from '../state/desired/schema.js';
  * missing here is a compile error (Record<LimitKind, ...>).
  */
 export const LIMITS = {
-  memory: { reason: 'memory', unit: 'bytes', format: formatBytes },
-  openFiles: { reason: 'open-files', unit: 'fds', format: String },
-  closeWait: { reason: 'close-wait', unit: 'sockets', format: String },
-} as const satisfies Record<LimitKind, { reason: string; unit: string; format: (n: number) => string }>;
+  memory: { reason: 'memory', unit: 'bytes', format: formatBytes, metric: 'tend_instance_memory_bytes', limitMetric: 'tend_instance_memory_limit_bytes', help: 'Memory of the process tree as the memory limit measures it (PSS summed, RSS for one process)' },
+  openFiles: { reason: 'open-files', unit: 'fds', format: String, metric: 'tend_instance_open_fds', limitMetric: 'tend_instance_open_fds_limit', help: 'Open file descriptors of the process tree' },
+  closeWait: { reason: 'close-wait', unit: 'sockets', format: String, metric: 'tend_instance_close_wait_sockets', limitMetric: 'tend_instance_close_wait_sockets_limit', help: 'TCP sockets in CLOSE_WAIT held by the process tree' },
+} as const satisfies Record<LimitKind, { reason: string; unit: string; format: (n: number) => string; metric: string; limitMetric: string; help: string }>;
 
 export type LimitReason = (typeof LIMITS)[LimitKind]['reason'];
 

@@ -36,6 +36,12 @@ function info(reason: string): { restart: boolean; streak: boolean } | null {
   return Object.hasOwn(REASONS, reason) ? REASONS[reason as keyof typeof REASONS] : null;
 }
 
+/** Every reason a start after an earlier run can carry: what a restart counter is labelled with. */
+export const RESTART_REASONS: readonly Reason[] = [
+  ...(Object.keys(REASONS) as (keyof typeof REASONS)[]).filter((r) => REASONS[r].restart || REASONS[r].streak),
+  ...(LIMIT_REASONS as ReadonlySet<LimitReason>),
+];
+
 /** A reason read back from the table on disk (any string an older tend wrote). */
 export function isReason(text: string): text is Reason {
   return info(text) !== null;

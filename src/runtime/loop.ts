@@ -10,10 +10,11 @@ import { nodeTimers } from './node-timers.js';
 import { PassRunner } from './pass.js';
 import type { PassResult } from './pass-result.js';
 import type { Clock, LogFiles, Observer, Processes, Timers } from './ports.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Trigger } from './scheduler.js';
 import { Watch } from './watch.js';
 
 export type { PassResult } from './pass-result.js';
+export type { Trigger } from './scheduler.js';
 
 export interface LoopDeps {
   desired: { read(now: number): DesiredRead; acceptNext?(): void };
@@ -30,6 +31,15 @@ export interface LoopDeps {
   event?: (event: TendEvent) => void;
   /** reconcile --once: sample limits once per pass, and let one sample over a limit count. */
   once?: boolean;
+  /** Told of every pass and probe result (the metrics). */
+  telemetry?: LoopTelemetry;
+}
+
+export interface LoopTelemetry {
+  pass(trigger: Trigger, durationMs: number, ok: boolean): void;
+  probe(instance: string, ok: boolean): void;
+  /** What the pass read of the file: valid or not, and when a new valid one was put in force (or null). */
+  file(valid: boolean, appliedAt: number | null): void;
 }
 
 /**
@@ -49,12 +59,12 @@ export class ReconcileLoop {
       deps.event?.({ at: new Date(deps.clock.now()).toISOString(), instance, event, reason, pid, ...extra, message });
     const { table, lost } = deps.store.recover(deps.log);
     this.instances = new Instances(lost ? rebuildTable(deps.processes, deps.clock.now(), deps.log) : table);
-    const request = () => this.requestPass();
-    const monitor = new Monitor(deps.observer, once);
+    const request = (trigger: Trigger) => () => this.requestPass(trigger);
+    const monitor = new Monitor(deps.observer, once, deps.telemetry ? (name, ok) => deps.telemetry!.probe(name, ok) : undefined);
     const housekeeping = new LogHousekeeping(deps.logFiles, deps.log);
-    const executor = new Executor({ instances: this.instances, processes: deps.processes, store: deps.store, clock: deps.clock, log: deps.log, emit, request });
+    const executor = new Executor({ instances: this.instances, processes: deps.processes, store: deps.store, clock: deps.clock, log: deps.log, emit, request: request('exit') });
     this.runner = new PassRunner({ ...deps, instances: this.instances, executor, monitor, housekeeping, emit, once });
-    this.watch = new Watch({ timers, clock: deps.clock, monitor, housekeeping, instances: this.instances, observer: deps.observer, desired: () => this.runner.desired, request, log: deps.log, once });
+    this.watch = new Watch({ timers, clock: deps.clock, monitor, housekeeping, instances: this.instances, observer: deps.observer, desired: () => this.runner.desired, request: request('monitor'), log: deps.log, once });
     this.scheduler = new Scheduler({
       timers,
       clock: deps.clock,
@@ -63,6 +73,7 @@ export class ReconcileLoop {
         this.watch.afterPass();
         return result;
       },
+      onPass: deps.telemetry ? (trigger, ms, ok) => deps.telemetry!.pass(trigger, ms, ok) : undefined,
       onFailure: (e, inARow, delay) => {
         const message = e instanceof Error ? e.message : String(e);
         deps.log(`a reconcile pass failed (${inARow} in a row); programs keep running; trying again in ${delay / 1000}s: ${(e as Error)?.stack ?? message}`);
@@ -88,8 +99,8 @@ export class ReconcileLoop {
   }
 
   /** Asks for a pass soon; many requests make one pass. Ignored once closed. */
-  requestPass(): void {
-    if (this.scheduler.active) this.scheduler.request();
+  requestPass(trigger: Trigger = 'verb'): void {
+    if (this.scheduler.active) this.scheduler.request(trigger);
   }
 
   /**

@@ -30,6 +30,8 @@ export class Monitor {
     private readonly control: Observer,
     /** reconcile --once: one sample over a limit is enough (there is no next sample). */
     private readonly singleSample: boolean,
+    /** Told of each probe's result, by instance name. */
+    private readonly onProbe?: (instance: string, ok: boolean) => void,
   ) {}
 
   /** Samples every limited instance whose interval has passed; returns true when a count reached its threshold. */
@@ -86,6 +88,7 @@ export class Monitor {
       state.lastAt = now;
       void this.control.probe(health.probe, health.timeout, instanceProcess(program, r.replica).cwd).then((result) => {
         state.running = false;
+        this.onProbe?.(r.name, result.ok);
         const wasPassed = state.passed;
         if (result.ok) {
           state.failures = 0;

@@ -30,6 +30,7 @@ export interface PassDeps {
   emit: Emit;
   /** reconcile --once: sample limits in the pass (there is no watch timer), rotate logs at its end. */
   once: boolean;
+  telemetry?: { file(valid: boolean, appliedAt: number | null): void };
 }
 
 /**
@@ -59,6 +60,7 @@ export class PassRunner {
       for (const p of read.programProblems) this.deps.emit(p.program ?? '', 'config-error', 'config-error', null, `${formatProblem(p)}; the program is left as it is`);
     }
     // None valid yet, or a file still being written: look again when it is still.
+    this.deps.telemetry?.file(fileProblems.length === 0, read.changed && desired && fileProblems.length === 0 ? clock.now() : null);
     if (!desired) return emptyResult(problems, recheckAt);
     this.latest = desired;
     instances.refresh(desired);

@@ -7,6 +7,10 @@ export const RESYNC_MS = 60_000;
 export const PASS_RETRY_MS = 1000;
 export const PASS_RETRY_MAX_MS = 30_000;
 
+/** What asked for a pass (the metrics count passes by the first ask that a pass answered). */
+export const TRIGGERS = ['startup', 'file', 'exit', 'wake', 'resync', 'retry', 'monitor', 'verb', 'signal'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
 export interface SchedulerDeps {
   timers: Timers;
   clock: Clock;
@@ -14,6 +18,8 @@ export interface SchedulerDeps {
   run: () => Promise<PassResult>;
   /** A pass threw: log it with its stack, record it. `delayMs` is when it is tried again. */
   onFailure: (error: unknown, inARow: number, delayMs: number) => void;
+  /** A pass ended: what asked for it, how long it took, whether it threw. */
+  onPass?: (trigger: Trigger, durationMs: number, ok: boolean) => void;
 }
 
 /**
@@ -30,6 +36,8 @@ export class Scheduler {
   private wake: TimerHandle | null = null;
   private resync: TimerHandle | null = null;
   private failures = 0;
+  /** The first ask since the last pass began. */
+  private cause: Trigger | null = null;
   private last: PassResult | null = null;
   private readonly listeners = new Set<(r: PassResult) => void>();
 
@@ -38,8 +46,8 @@ export class Scheduler {
   /** Starts the resync timer and asks for the first pass. */
   start(): void {
     this.running = true;
-    this.resync = this.deps.timers.every(RESYNC_MS, () => this.request(), true);
-    this.request();
+    this.resync = this.deps.timers.every(RESYNC_MS, () => this.request('resync'), true);
+    this.request('startup');
   }
 
   get active(): boolean {
@@ -47,7 +55,8 @@ export class Scheduler {
   }
 
   /** Asks for a pass soon; many requests make one pass. */
-  request(): void {
+  request(trigger: Trigger = 'verb'): void {
+    this.cause ??= trigger;
     if (this.passing) {
       this.again = true;
       return;
@@ -66,13 +75,21 @@ export class Scheduler {
       this.again = true;
       return this.passing;
     }
+    const trigger = this.cause ?? 'verb';
+    this.cause = null;
+    const began = this.deps.clock.now();
+    const ended = (ok: boolean) => this.deps.onPass?.(trigger, this.deps.clock.now() - began, ok);
     this.passing = this.deps.run().then(
       (result) => {
+        ended(true);
         this.failures = 0;
         this.wakeAt(result.wakeAt);
         return result;
       },
-      (e: unknown) => this.failed(e),
+      (e: unknown) => {
+        ended(false);
+        return this.failed(e);
+      },
     );
     try {
       const result = await this.passing;
@@ -83,7 +100,7 @@ export class Scheduler {
       this.passing = null;
       if (this.again) {
         this.again = false;
-        this.deps.timers.soon(() => this.request());
+        this.deps.timers.soon(() => this.request(this.cause ?? 'verb'));
       }
     }
   }
@@ -93,17 +110,17 @@ export class Scheduler {
     const delay = Math.min(PASS_RETRY_MAX_MS, PASS_RETRY_MS * 2 ** (this.failures - 1));
     this.deps.onFailure(e, this.failures, delay);
     const at = this.deps.clock.now() + delay;
-    this.wakeAt(at);
+    this.wakeAt(at, 'retry');
     const message = e instanceof Error ? e.message : String(e);
     return { converged: false, moving: true, problems: [{ subject: 'tend', message: `a reconcile pass failed: ${message}` }], actions: [], idle: false, wakeAt: at, fileProblems: [] };
   }
 
   /** One timer for the next moment a pass is due without any event. */
-  private wakeAt(at: number | null): void {
+  private wakeAt(at: number | null, trigger: Trigger = 'wake'): void {
     this.wake?.cancel();
     this.wake = null;
     if (at === null || !this.running) return;
-    this.wake = this.deps.timers.after(at - this.deps.clock.now(), () => this.request());
+    this.wake = this.deps.timers.after(at - this.deps.clock.now(), () => this.request(trigger));
   }
 
   /** Resolves with the first pass result that is converged or no longer moving, or at the deadline. */

@@ -9,7 +9,7 @@ import { processesByToken, processesOfStateDir, sessionMembers } from './process
 import { rotateChecked, type RotationSpec } from './log-rotate.js';
 import { spawnInstance } from './spawn.js';
 import { runProbe, type ProbeResult } from './probe.js';
-import { sampleTrees, type SampleTarget, type TreeUsage } from './usage.js';
+import { cpuSeconds, sampleTrees, type SampleTarget, type TreeUsage } from './usage.js';
 import type { ProbeSpec } from '../state/desired/schema.js';
 
 /** The real ProcessControl: Linux processes, /proc and signals. */
@@ -130,6 +130,21 @@ export class OsProcessControl implements ProcessControl {
     const livePids = new Set(live.map((t) => t.pid));
     for (const pid of this.trees.keys()) if (!livePids.has(pid)) this.trees.delete(pid);
     return sampleTrees(live, (t) => this.trees.get(t.pid)?.members ?? [t.pid], this.reader);
+  }
+
+  /**
+   * Everything measured of each live instance's tree (memory as its limit measures it,
+   * fds, CLOSE_WAIT sockets, CPU time): for status and metrics, whatever limits are set.
+   * Use its own OsProcessControl: the tree cache follows the instances last measured.
+   */
+  measure(records: Iterable<InstanceRecord>): Map<string, TreeUsage & { cpuSeconds: number }> {
+    const all = { memory: true, openFiles: true, closeWait: true };
+    const targets = [...records].filter((r) => r.pid !== null).map((record) => ({ name: record.name, record, want: all }));
+    const usage = this.sample(targets);
+    return new Map(targets.flatMap(({ name, record }) => {
+      const u = usage.get(name);
+      return u ? [[name, { ...u, cpuSeconds: cpuSeconds(this.trees.get(record.pid!)?.members ?? [record.pid!], this.reader) }] as const] : [];
+    }));
   }
 
   probe(probe: ProbeSpec, timeoutMs: number, cwd: string): Promise<ProbeResult> {

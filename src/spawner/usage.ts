@@ -43,6 +43,24 @@ export function sampleTrees(targets: SampleTarget[], members: (t: SampleTarget) 
   return out;
 }
 
+/**
+ * The kernel reports CPU times in USER_HZ ticks, which is 100 on every Linux architecture
+ * (the value userspace sees, whatever CONFIG_HZ the kernel runs at).
+ */
+export const USER_HZ = 100;
+
+/** User plus system CPU time (utime + stime, fields 14 and 15 of /proc/PID/stat) of these processes, in seconds. */
+export function cpuSeconds(pids: readonly number[], reader: ProcReader): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const text = reader.read(`/proc/${pid}/stat`);
+    if (text === null) continue;
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]) || 0;
+  }
+  return ticks / USER_HZ;
+}
+
 function readPss(pid: number, reader: ProcReader): number {
   const text = reader.read(`/proc/${pid}/smaps_rollup`);
   const m = text === null ? null : /^Pss:\s+(\d+) kB/m.exec(text);

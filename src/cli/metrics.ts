@@ -1,0 +1,126 @@
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { isTendError } from '../errors.js';
+import { CONTENT_TYPE, renderExposition } from '../reconciler/exposition.js';
+import { metricFamilies, type TelemetrySnapshot } from '../reconciler/metrics.js';
+import { statusRows } from '../reconciler/status.js';
+import { Telemetry } from '../runtime/telemetry.js';
+import { OsProcessControl } from '../spawner/os-process-control.js';
+import { loadState } from '../state/desired/load.js';
+import type { DesiredState } from '../state/desired/schema.js';
+import type { TendEvent } from '../state/records/events.js';
+import { RecordStore, type InstanceRecord } from '../state/records/records.js';
+import { askDaemon } from './control-client.js';
+import type { GlobalOptions } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { UsageError } from './usage-error.js';
+
+export function tendVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+interface Sources {
+  desired: DesiredState | null;
+  records: ReadonlyMap<string, InstanceRecord>;
+  restarts: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  fileValid: boolean;
+  telemetry: TelemetrySnapshot | null;
+}
+
+/** The exposition text for what the sources say, measuring every live instance now. */
+export function renderMetrics(sources: Sources, control: OsProcessControl): string {
+  const seen = control.observe(sources.records.values());
+  const alive = new Map([...seen].map(([name, o]) => [name, o.alive]));
+  const now = Date.now();
+  const rows = statusRows(sources.desired, sources.records, alive, now);
+  const live = [...sources.records.values()].filter((r) => alive.get(r.name));
+  const build = { version: tendVersion(), node: process.versions.node };
+  return renderExposition(metricFamilies({ rows, desired: sources.desired, measured: control.measure(live), restarts: sources.restarts, fileValid: sources.fileValid, now, build, telemetry: sources.telemetry }));
+}
+
+/** The daemon's metrics: its own table and counters, measured in a separate process control (its own tree cache). */
+export function daemonMetrics(loop: { desired(): DesiredState | null; table(): ReadonlyMap<string, InstanceRecord> }, telemetry: Telemetry): () => string {
+  const control = new OsProcessControl();
+  return () => {
+    const records = loop.table();
+    const desired = loop.desired();
+    const names = new Set([...records.keys()]);
+    for (const p of desired?.programs.values() ?? []) for (let i = 0; i < p.replicas; i++) names.add(`${p.name}:${i}`);
+    telemetry.prune(names);
+    return renderMetrics({ desired, records, restarts: telemetry.restarts, fileValid: telemetry.fileValid ?? desired !== null, telemetry: telemetry.snapshot() }, control);
+  };
+}
+
+/**
+ * `--metrics ADDRESS`: `9464` or `:9464` is 127.0.0.1:9464; any other host only when given
+ * (`0.0.0.0:9464`, `[::1]:9464`). Metrics name every program: they stay on loopback unless asked.
+ * Port 0 takes a free port; the daemon's log says which.
+ */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+)?:)?(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`--metrics: expected PORT or HOST:PORT (e.g. 127.0.0.1:9464), got '${text}'`);
+  return { host: m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1', port };
+}
+
+/** Serves GET /metrics; everything else is 404 (or 405 for another method). */
+export async function serveMetrics(listen: { host: string; port: number }, render: () => string): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url !== '/metrics') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('tend serves /metrics\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    let body: string;
+    try {
+      body = render();
+    } catch (e) {
+      return void res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`);
+    }
+    res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  server.unref();
+  return server;
+}
+
+/** `tend metrics`: the daemon's metrics when one runs, else what the files and /proc say (for node_exporter's textfile collector, from cron). */
+export async function metricsCommand(globals: GlobalOptions): Promise<number> {
+  const reply = await askDaemon(globals.stateDir, { op: 'metrics' }, 5000).catch(() => null);
+  if (reply && reply.ok && 'text' in reply) {
+    process.stdout.write(reply.text);
+    return EXIT.OK;
+  }
+  let desired: DesiredState | null = null;
+  let fileValid = true;
+  try {
+    desired = loadState(globals.file, globals.stateDir).desired;
+  } catch (e) {
+    if (!isTendError(e)) throw e;
+    fileValid = false;
+    process.stderr.write(`tend: ${e.message.split('\n')[0]}; metrics of the process table only\n`);
+  }
+  const records = new RecordStore(globals.stateDir).load();
+  process.stdout.write(renderMetrics({ desired, records, restarts: restartsFromEvents(globals.stateDir), fileValid, telemetry: null }, new OsProcessControl()));
+  return EXIT.OK;
+}
+
+/** Restarts per instance and reason, counted over the events files (oldest first); a rotation away is a counter reset. */
+function restartsFromEvents(stateDir: string): Telemetry['restarts'] {
+  const counter = new Telemetry();
+  for (const suffix of ['.3', '.2', '.1', '']) {
+    const file = `${stateDir}/events.jsonl${suffix}`;
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.includes('"started"')) continue;
+      try {
+        counter.event(JSON.parse(line) as TendEvent);
+      } catch {
+        // A line cut by a full disk: skipped.
+      }
+    }
+  }
+  return counter.restarts;
+}
