@@ -16,8 +16,9 @@ commands:
                           --console: every instance's output on tend's own, prefixed;
                           --metrics: Prometheus /metrics (127.0.0.1 unless a host is given)
   metrics                 the same metrics printed once (node_exporter's textfile collector)
-  status [NAME...] [--json]
-                          instances, their state, pid, uptime, restarts, last reason
+  status [NAME...] [--json] [--watch]
+                          instances: state, pid, uptime, CPU%, memory (beside its limit),
+                          fds (beside a limit), restarts, last reason; --watch redraws every 1s
   start NAME...|all       set state: running in the file, wait until up
   stop NAME...|all        set state: stopped in the file, wait until down
   restart NAME...|all     bump generation (or restart one instance, web:1), wait
@@ -74,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       stderr: { type: 'boolean' },
       group: { type: 'boolean' },
       console: { type: 'boolean' },
+      watch: { type: 'boolean' },
       metrics: { type: 'string' },
       output: { type: 'string', short: 'o' },
       env: { type: 'string' },
@@ -108,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
       process.exit(await reconcileDaemon(globals, options));
     }
     case 'status':
-      return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false);
+      return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false, values.watch ?? false);
     case 'service':
       return (await import('./service.js')).serviceCommand(globals, rest, values.user ?? false, values.output);
     case 'metrics':

@@ -6,13 +6,17 @@ import { RecordStore } from '../state/records/records.js';
 import type { DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { cpuPercent, usageCells, usageShown, type UsageShown } from '../reconciler/usage-columns.js';
 
 /** Reads the table and /proc (never the lock: status works while a daemon runs). */
 export function collectStatus(globals: GlobalOptions): InstanceStatus[] {
   return collect(globals).rows;
 }
 
-function collect(globals: GlobalOptions): { rows: InstanceStatus[]; unreadable: boolean } {
+/** A status row with what its tree uses now (the command's rows; the cheap reader above leaves it out). */
+export type StatusRow = InstanceStatus & { usage?: UsageShown | null };
+
+function collect(globals: GlobalOptions, measure?: Measure): { rows: StatusRow[]; unreadable: boolean } {
   let desired: DesiredState | null = null;
   let unreadable = false;
   try {
@@ -24,9 +28,28 @@ function collect(globals: GlobalOptions): { rows: InstanceStatus[]; unreadable: 
     process.stderr.write(`tend: ${why}; showing the process table only\n`);
   }
   const records = new RecordStore(globals.stateDir).load();
-  const seen = new OsProcessControl().observe(records.values());
+  const control = measure?.control ?? new OsProcessControl();
+  const seen = control.observe(records.values());
   const alive = new Map([...seen].map(([name, o]) => [name, o.alive]));
-  return { rows: statusRows(desired, records, alive, Date.now()), unreadable };
+  const now = Date.now();
+  const rows: StatusRow[] = statusRows(desired, records, alive, now);
+  if (measure) {
+    const measured = control.measure([...records.values()].filter((r) => alive.get(r.name)));
+    for (const row of rows) {
+      const m = row.pid === null ? undefined : measured.get(row.name);
+      const before = measure.previous.get(row.name);
+      const cpu = !m ? null : before && before.pid === row.pid ? cpuPercent(m.cpuSeconds - before.cpu, now - before.at) : cpuPercent(m.cpuSeconds, row.uptimeMs ?? 0);
+      row.usage = m ? usageShown(m, cpu, desired?.programs.get(row.program)?.limits) : null;
+      if (m && row.pid !== null) measure.previous.set(row.name, { pid: row.pid, cpu: m.cpuSeconds, at: now });
+    }
+  }
+  return { rows, unreadable };
+}
+
+/** With --watch, CPU% is over the last refresh (as top); once, since the process started (as ps). */
+interface Measure {
+  control: OsProcessControl;
+  previous: Map<string, { pid: number; cpu: number; at: number }>;
 }
 
 /** Keeps rows named `web` (every replica) or `web:1`; returns the names that matched nothing. */
@@ -38,8 +61,10 @@ export function filterRows(rows: InstanceStatus[], names: string[]): { rows: Ins
   return { rows: rows.filter((r) => names.some((n) => matches(r, n))), unknown };
 }
 
-export function statusCommand(globals: GlobalOptions, names: string[], json: boolean): number {
-  const { rows: all, unreadable } = collect(globals);
+export async function statusCommand(globals: GlobalOptions, names: string[], json: boolean, watch = false): Promise<number> {
+  const measure: Measure = { control: new OsProcessControl(), previous: new Map() };
+  if (watch) return watchStatus(globals, names, measure);
+  const { rows: all, unreadable } = collect(globals, measure);
   const { rows, unknown } = filterRows(all, names);
   for (const n of unknown) process.stderr.write(`${n}: ERROR (no such program)\n`);
   if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
@@ -49,18 +74,51 @@ export function statusCommand(globals: GlobalOptions, names: string[], json: boo
   return rows.every(isSettled) ? EXIT.OK : EXIT.NOT_RUNNING;
 }
 
-export function renderTable(rows: InstanceStatus[]): string {
+/**
+ * `tend status --watch`: the table redrawn in place every second (as `watch tend status`
+ * would, with CPU% over the last second), until Ctrl-C. Not a terminal: one table per second.
+ */
+async function watchStatus(globals: GlobalOptions, names: string[], measure: Measure): Promise<number> {
+  const tty = process.stdout.isTTY === true;
+  let stop = false;
+  let wake = () => {};
+  const end = () => {
+    stop = true;
+    wake();
+  };
+  process.once('SIGINT', end).once('SIGTERM', end);
+  while (!stop) {
+    const { rows } = collect(globals, measure);
+    const shown = filterRows(rows, names).rows;
+    const header = `${new Date().toISOString().replace('T', ' ').slice(0, 19)}  ${globals.file}  (every 1s, Ctrl-C to quit)\n\n`;
+    process.stdout.write((tty ? '\x1b[H\x1b[2J' : '') + header + renderTable(shown) + (tty ? '' : '\n'));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      wake = () => (clearTimeout(timer), resolve());
+    });
+  }
+  return EXIT.OK;
+}
+
+export function renderTable(rows: StatusRow[]): string {
   if (rows.length === 0) return 'no programs\n';
+  const usage = rows.some((r) => r.usage !== undefined);
+  const fds = rows.some((r) => r.usage?.openFdsLimit != null);
   const table = [
-    ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'REASON'],
-    ...rows.map((r) => [
-      r.name,
-      r.desired === 'running' || r.state !== 'STOPPED' ? r.state : r.desired === 'removed' ? 'STOPPED (removed)' : 'STOPPED',
-      r.pid === null ? '-' : String(r.pid),
-      r.uptimeMs === null ? '-' : formatUptime(r.uptimeMs),
-      String(r.restarts),
-      r.detail ? `${r.reason} (${r.detail})` : (r.reason ?? '-'),
-    ]),
+    ['NAME', 'STATE', 'PID', 'UPTIME', ...(usage ? ['CPU%', 'MEM'] : []), ...(fds ? ['FDS'] : []), 'RESTARTS', 'REASON'],
+    ...rows.map((r) => {
+      const cells = usageCells(r.usage);
+      return [
+        r.name,
+        r.desired === 'running' || r.state !== 'STOPPED' ? r.state : r.desired === 'removed' ? 'STOPPED (removed)' : 'STOPPED',
+        r.pid === null ? '-' : String(r.pid),
+        r.uptimeMs === null ? '-' : formatUptime(r.uptimeMs),
+        ...(usage ? [cells.cpu, cells.mem] : []),
+        ...(fds ? [cells.fds] : []),
+        String(r.restarts),
+        r.detail ? `${r.reason} (${r.detail})` : (r.reason ?? '-'),
+      ];
+    }),
   ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   return table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]! + 2))).join('').trimEnd()).join('\n') + '\n';

@@ -31,3 +31,17 @@ t.test('renders an aligned table', async (t) => {
   const rows = statusRows(desired(web), new Map([['web:0', record(web, 0, { pid: 77, startedAt: 0 })]]), new Map([['web:0', true]]), 1000);
   t.equal(renderTable(rows), 'NAME   STATE    PID  UPTIME   RESTARTS  REASON\nweb:0  RUNNING  77   0:00:01  0         start\nweb:1  STOPPED  -    -        0         -\n');
 });
+
+t.test('usage cells: CPU%, memory alone or beside its limit, fds only beside a limit', async (t) => {
+  const { usageCells, usageShown, cpuPercent } = await import('../../src/reconciler/usage-columns.js');
+  const cases: [Parameters<typeof usageShown>, ReturnType<typeof usageCells>][] = [
+    [[{ memory: 21 * 2 ** 20, openFiles: 9 }, 1.25, null], { cpu: '1.3', mem: '21Mi', fds: '-' }],
+    [[{ memory: 180 * 2 ** 20, openFiles: 12 }, 0, { memory: 200 * 2 ** 20, openFiles: 100 } as never], { cpu: '0.0', mem: '180Mi/200Mi', fds: '12/100' }],
+    [[{ memory: 512, openFiles: 3 }, null, { memory: null, openFiles: 5 } as never], { cpu: '-', mem: '512B', fds: '3/5' }],
+  ];
+  for (const [args, cells] of cases) t.same(usageCells(usageShown(...args)), cells);
+  t.same(usageCells(null), { cpu: '-', mem: '-', fds: '-' });
+  t.equal(cpuPercent(0.5, 1000), 50);
+  t.equal(cpuPercent(2, 1000), 200, 'a tree on two cores');
+  t.equal(cpuPercent(1, 10), null, 'too short a span to say');
+});
