@@ -31,6 +31,7 @@ commands:
   signal SIG NAME... [--group]
                           send a signal to instances' main processes (--group: their process groups)
   validate [--json]       check the file; every error with its line and column
+  schema                  state.yaml's JSON Schema (draft-07), for editors' completion
   plan [--json]           what the next pass would do (exit 0: nothing, 2: changes, 1: invalid)
   service install [--user] [-o FILE]
                           a systemd unit for tend reconcile (KillMode=process: programs outlive it)
@@ -119,6 +120,11 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./plan.js')).planCommand(globals, values.json ?? false);
     case 'import':
       return (await import('./import/command.js')).importCommand(rest, values.output, values.env ?? null);
+    case 'schema': {
+      const { stateJsonSchema } = await import('../state/desired/json-schema.js');
+      process.stdout.write(JSON.stringify(stateJsonSchema(), null, 2) + '\n');
+      return EXIT.OK;
+    }
     case 'validate':
       return (await import('./validate.js')).validateCommand(globals, values.json ?? false);
     case 'start':
@@ -140,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS = ['reconcile', 'metrics', 'status', 'validate', 'import', 'plan', 'service', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
+const COMMANDS = ['reconcile', 'metrics', 'schema', 'status', 'validate', 'import', 'plan', 'service', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
 
 function usage(message: string): UsageError {
   return new UsageError(message);

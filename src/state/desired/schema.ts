@@ -1,3 +1,4 @@
+import type { NotifySpec } from './notify.js';
 import { fillPlaceholders, fillProcess } from './placeholders.js';
 /** The desired state after validation: every default filled, every path absolute, every duration in ms. */
 
@@ -159,6 +160,8 @@ export interface DesiredState {
   programs: Map<string, ProgramSpec>;
   /** Restarts asked for single instances (`tend restart web:1`), by instance name. */
   instanceRestarts: ReadonlyMap<string, number>;
+  /** Where alerts go (`notify:`). Default none. */
+  notify?: NotifySpec[];
 }
 
 export const DEFAULTS = {

@@ -9,12 +9,12 @@ import type { YamlReader } from './yaml-reader.js';
 
 /** The sections of a program (restart, limits, health, stop, logs): each read with every default filled. */
 
-const RESTART_FIELDS = ['policy', 'exitCodes', 'startSeconds', 'backoff', 'maxRetries', 'schedule', 'timezone', 'maxUptime', 'jitter'] as const;
-const LIMIT_FIELDS = [...(Object.keys(LIMIT_KINDS) as LimitKind[]), 'interval', 'samples'] as const;
-const HEALTH_FIELDS = ['http', 'tcp', 'exec', 'interval', 'timeout', 'failures', 'initialDelay'] as const;
-const BACKOFF_FIELDS = ['initial', 'max', 'resetAfter'] as const;
-const STOP_FIELDS = ['signal', 'timeout'] as const;
-const LOG_FIELDS = ['stdout', 'stderr', 'maxSize', 'keep'] as const;
+export const RESTART_FIELDS = ['policy', 'exitCodes', 'startSeconds', 'backoff', 'maxRetries', 'schedule', 'timezone', 'maxUptime', 'jitter'] as const;
+export const LIMIT_FIELDS = [...(Object.keys(LIMIT_KINDS) as LimitKind[]), 'interval', 'samples'] as const;
+export const HEALTH_FIELDS = ['http', 'tcp', 'exec', 'interval', 'timeout', 'failures', 'initialDelay'] as const;
+export const BACKOFF_FIELDS = ['initial', 'max', 'resetAfter'] as const;
+export const STOP_FIELDS = ['signal', 'timeout'] as const;
+export const LOG_FIELDS = ['stdout', 'stderr', 'maxSize', 'keep'] as const;
 
 export function readRestart(read: YamlReader, node: unknown, where: string, program: string, programProblems: Problem[]): RestartSpec | null {
   const d = DEFAULTS.restart;

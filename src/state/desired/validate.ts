@@ -8,6 +8,8 @@ import { checkStateBytes, INPUT_LIMITS } from './input-check.js';
 import { keyOf, YamlReader } from './yaml-reader.js';
 import { hasPlaceholders } from './placeholders.js';
 import { dependencyProblems, readDependsOn } from './dependencies.js';
+import { readNotify, type NotifySpec } from './notify.js';
+import { TOP_FIELDS } from './top-fields.js';
 
 export interface ValidateOptions {
   /** Absolute path of the file, used for messages and to resolve relative paths. */
@@ -20,8 +22,8 @@ export type Validation =
   | { ok: true; desired: DesiredState; /** Problems of single programs: each is left as it is (configError). */ programProblems: Problem[] }
   | { ok: false; problems: Problem[]; /** The programs that did validate, for checks that need the host. */ partial?: Map<string, ProgramSpec> };
 
-const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'group', 'replicas', 'state', 'generation', 'dependsOn', 'shutdownOn', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
-const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+export const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'group', 'replicas', 'state', 'generation', 'dependsOn', 'shutdownOn', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
+export const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
  * Validates state.yaml (its bytes or its text) and fills every default; reports all
@@ -41,6 +43,7 @@ export function validateState(input: string | Uint8Array, options: ValidateOptio
 
   const programs = new Map<string, ProgramSpec>();
   const programProblems: Problem[] = [];
+  let notify: NotifySpec[] = [];
   const root = doc.contents;
   if (root === null) {
     read.problemAt(0, '', 'the file is empty (or only comments); to run nothing, write `programs: {}`');
@@ -48,7 +51,8 @@ export function validateState(input: string | Uint8Array, options: ValidateOptio
   }
   const top = read.map(root, '');
   if (top) {
-    read.keys(top, '', ['programs']);
+    read.keys(top, '', TOP_FIELDS);
+    notify = optional(top, 'notify', (n) => readNotify(read, n)) ?? [];
     const programsNode = top.get('programs', true);
     if (programsNode === undefined) read.problem(root as Node, 'programs', 'is required: the programs to run (to run nothing, write `programs: {}`)');
     else if (isScalar(programsNode) && programsNode.value === null) {
@@ -80,7 +84,7 @@ export function validateState(input: string | Uint8Array, options: ValidateOptio
   }
   if (read.problems.length === 0) read.problems.push(...dependencyProblems(programs, display));
   if (read.problems.length > 0) return { ok: false, problems: [...read.problems, ...programProblems], partial: programs };
-  return { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map() }, programProblems };
+  return { ok: true, desired: { file: options.file, programs, instanceRestarts: new Map(), notify }, programProblems };
 }
 
 function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: number, options: ValidateOptions, programProblems: Problem[]): ProgramSpec | null {

@@ -115,7 +115,7 @@ t.test('refuses a file that says nothing (empty, comments only, no programs key)
   t.same(problems(''), ['state.yaml:1:1: the file is empty (or only comments); to run nothing, write `programs: {}`']);
   t.same(problems('# all gone\n'), ['state.yaml:1:1: the file is empty (or only comments); to run nothing, write `programs: {}`']);
   t.same(problems('programs:\n'), ['state.yaml:1:1: programs: is empty; to run nothing, write `programs: {}`']);
-  t.same(problems('other: 1\n'), ['state.yaml:1:1: other: unknown field (known: programs)', 'state.yaml:1:1: programs: is required: the programs to run (to run nothing, write `programs: {}`)']);
+  t.same(problems('other: 1\n'), ['state.yaml:1:1: other: unknown field (known: programs, notify)', 'state.yaml:1:1: programs: is required: the programs to run (to run nothing, write `programs: {}`)']);
   t.ok(validateState('programs: {}\n', opts).ok);
 });
 
