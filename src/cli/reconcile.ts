@@ -11,9 +11,14 @@ import { Console } from './console.js';
 import { parseInstanceName } from '../state/desired/schema.js';
 import { serveControl } from './control-server.js';
 import { collectStatus } from './status.js';
-import { buildLoop, logLine, type GlobalOptions } from './context.js';
+import { buildLoop, logLine, systemClock, type GlobalOptions } from './context.js';
 import { Telemetry } from '../runtime/telemetry.js';
-import { daemonMetrics, serveMetrics } from './metrics.js';
+import { daemonMetrics, serveMetrics, tendVersion } from './metrics.js';
+import { hostname } from 'node:os';
+import { Notifier } from '../runtime/notifier.js';
+import { nodeTimers } from '../runtime/node-timers.js';
+import { NotifySinks } from '../spawner/notify-delivery.js';
+import type { ReconcileLoop } from '../runtime/loop.js';
 import { EXIT } from './exit-codes.js';
 
 export interface ReconcileOptions {
@@ -60,6 +65,8 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   const telemetry = new Telemetry();
   const { loop, subscribe } = buildLoop(globals, logLine, false, telemetry);
   subscribe((e) => telemetry.event(e));
+  const notifier = buildNotifier(loop, telemetry);
+  subscribe((e) => notifier.onEvent(e));
   const metrics = daemonMetrics(loop, telemetry);
   // Asked for explicitly: an address that cannot be served ends the daemon before it touches anything.
   let http: Server | null = null;
@@ -69,6 +76,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
       http = await serveMetrics(options.metrics, metrics);
     } catch (e) {
       process.stderr.write(`tend: cannot serve metrics on ${host}:${options.metrics.port}: ${(e as Error).message}\n`);
+      notifier.close();
       await lock.release();
       return EXIT.FAILURE;
     }
@@ -135,8 +143,24 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   if (control) await new Promise<void>((resolve) => control.close(() => resolve()));
   if (http) await new Promise<void>((resolve) => http.close(() => resolve()));
   echo?.stop();
+  notifier.close();
   await lock.release();
   return lockLost ? EXIT.LOCK_LOST : failed ? EXIT.PROGRAM_FAILED : EXIT.OK;
+}
+
+/** Alerts from the daemon's events, delivered in the background; counted in its metrics. */
+function buildNotifier(loop: ReconcileLoop, telemetry: Telemetry): Notifier {
+  return new Notifier({
+    timers: nodeTimers,
+    clock: systemClock,
+    delivery: new NotifySinks(`tend/${tendVersion()}`),
+    log: logLine,
+    count: (result) => telemetry.notification(result),
+    desired: () => loop.desired(),
+    table: () => loop.table(),
+    fileValid: () => telemetry.fileValid ?? true,
+    host: hostname(),
+  });
 }
 
 /**

@@ -54,13 +54,14 @@ export class PassRunner {
     const read = this.deps.desired.read(clock.now());
     const { desired, fileProblems, recheckAt } = read;
     const problems = fileProblems.map(formatProblem);
+    // Told first: whoever hears of a file-invalid event below sees the file counted invalid.
+    this.deps.telemetry?.file(fileProblems.length === 0, read.changed && desired && fileProblems.length === 0 ? clock.now() : null);
     // What the daemon log says of the file also goes to the events, where `tend events` shows it.
     if (read.changed) {
       for (const p of fileProblems) this.deps.emit(path.basename(p.file), 'file-invalid', 'file-invalid', null, formatProblem(p));
       for (const p of read.programProblems) this.deps.emit(p.program ?? '', 'config-error', 'config-error', null, `${formatProblem(p)}; the program is left as it is`);
     }
     // None valid yet, or a file still being written: look again when it is still.
-    this.deps.telemetry?.file(fileProblems.length === 0, read.changed && desired && fileProblems.length === 0 ? clock.now() : null);
     if (!desired) return emptyResult(problems, recheckAt);
     this.latest = desired;
     instances.refresh(desired);

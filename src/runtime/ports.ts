@@ -1,5 +1,6 @@
 import type { InstanceRecord } from '../state/records/records.js';
 import type { LimitKind, ProbeSpec, ProcessSpec } from '../state/desired/schema.js';
+import type { NotifySink } from '../state/desired/notify.js';
 
 /** Epoch milliseconds. The real one is Date.now; tests pass their own. */
 export interface Clock {
@@ -84,3 +85,11 @@ export interface ProcessRef {
 
 /** `logStart`: each log file's size when it was opened for this process, where its output begins. */
 export type SpawnOutcome = { ok: true; process: ProcessRef; logStart?: { stdout: number | null; stderr: number | null } } | { ok: false; error: string };
+
+/** Where notifications go: an exec sink or a webhook. The real one lives in src/spawner. */
+export interface NotifyDelivery {
+  /** One attempt: `body` (JSON) on the command's stdin or POSTed; never rejects. */
+  deliver(sink: NotifySink, body: string, env: Record<string, string>, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** The last `lines` lines of a log file (read from its end); [] when it cannot be read. */
+  tail(file: string, lines: number): string[];
+}

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { stateJsonSchema } from '../../../src/state/desired/json-schema.js';

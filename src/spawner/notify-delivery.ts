@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { NotifyDelivery } from '../runtime/ports.js';
+import type { NotifySink } from '../state/desired/notify.js';
+
+type Outcome = { ok: true } | { ok: false; error: string };
+
+/** Delivers notifications: a command gets the JSON on stdin, a webhook gets it POSTed. */
+export class NotifySinks implements NotifyDelivery {
+  constructor(private readonly userAgent: string) {}
+
+  deliver(sink: NotifySink, body: string, env: Record<string, string>, timeoutMs: number): Promise<Outcome> {
+    return sink.kind === 'exec' ? runCommand(sink.command, body, env, timeoutMs) : post(sink.url, sink.headers, body, timeoutMs, this.userAgent);
+  }
+
+  tail(file: string, lines: number): string[] {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return [];
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, TAIL_BYTES);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      const text = buffer.toString('utf8').replace(/\n$/, '');
+      return text === '' ? [] : text.split('\n').slice(length < size ? 1 : 0).slice(-lines);
+    } catch {
+      return [];
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** How much of a log's end is read for its last lines. */
+const TAIL_BYTES = 16 * 1024;
+
+/** The command in its own process group, killed whole at the timeout; its exit code decides. */
+function runCommand(command: string[], body: string, env: Record<string, string>, timeoutMs: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env } });
+    let stderr = '';
+    let settled = false;
+    const done = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Ended just now.
+      }
+      done({ ok: false, error: `${command[0]} did not finish within ${timeoutMs}ms (killed)` });
+    }, timeoutMs);
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-500)));
+    child.stdin.on('error', () => {});
+    child.stdin.end(body);
+    child.on('error', (e) => done({ ok: false, error: `${command[0]}: ${e.message}` }));
+    child.on('exit', (code, signal) => {
+      if (code === 0) done({ ok: true });
+      else done({ ok: false, error: `${command[0]} ${signal ? `was killed by ${signal}` : `exited with ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}` });
+    });
+  });
+}
+
+async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, userAgent: string): Promise<Outcome> {
+  try {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': userAgent, ...headers }, body, signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return res.ok ? { ok: true } : { ok: false, error: `HTTP ${res.status} from the webhook` };
+  } catch (e) {
+    const err = e as Error & { cause?: Error };
+    return { ok: false, error: err.name === 'TimeoutError' ? `no answer from the webhook within ${timeoutMs}ms` : `${err.message}${err.cause ? ` (${err.cause.message})` : ''}` };
+  }
+}
