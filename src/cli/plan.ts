@@ -4,6 +4,8 @@ import { isRestartReason } from '../reconciler/reasons.js';
 import type { Action, Observation } from '../reconciler/plan-types.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { loadState } from '../state/desired/load.js';
+import { updatesInPlace } from '../state/desired/in-place.js';
+import { loadApplied } from '../state/desired/source.js';
 import { RecordStore } from '../state/records/records.js';
 import { RestartRequests } from '../state/records/restart-requests.js';
 import type { GlobalOptions } from './context.js';
@@ -21,6 +23,8 @@ function describe(a: Action): { verb: string; instance: string; why: string } | 
       return { verb: 'kill', instance: a.instance, why };
     case 'wait':
       return { verb: 'wait', instance: a.instance, why: a.detail };
+    case 'arm':
+      return { verb: 'schedule', instance: a.instance, why: a.schedule ? `follows '${a.schedule.expression}' from now on` : 'no longer follows a schedule' };
     default:
       return null; // bookkeeping of the table (an exit seen, RUNNING reached): no change to the machine
   }
@@ -47,11 +51,15 @@ export function planCommand(globals: GlobalOptions, json: boolean): number {
     [...records.keys()].map((name) => [name, { alive: seen.get(name)?.alive ?? false, lingering: seen.get(name)?.lingering ?? 0, exit: null, child: false, probeFailures: 0, probePassed: true }]),
   );
   const steps = plan({ desired, actual: { records, observed }, now: Date.now() }).actions.map(describe).filter((s) => s !== null);
+  // Settings a process takes without a restart, compared with the file last put in force here.
+  const applied = loadApplied(globals.file, globals.stateDir);
+  if (applied) for (const u of updatesInPlace(applied, desired)) steps.push({ verb: 'update', instance: u.program, why: `in place: ${u.fields.join(', ')}` });
   if (json) process.stdout.write(JSON.stringify(steps, null, 2) + '\n');
   else {
     for (const s of steps) process.stdout.write(`${s.verb} ${s.instance} (${s.why})\n`);
     const count = (verb: string) => steps.filter((s) => s.verb === verb).length;
-    process.stdout.write(steps.length === 0 ? 'no changes: the machine matches the file\n' : `plan: ${count('start')} to start, ${count('restart')} to restart, ${count('stop')} to stop, ${count('wait')} waiting\n`);
+    const inPlace = count('update') + count('schedule');
+    process.stdout.write(steps.length === 0 ? 'no changes: the machine matches the file\n' : `plan: ${count('start')} to start, ${count('restart')} to restart, ${count('stop')} to stop, ${count('wait')} waiting${inPlace > 0 ? `, ${inPlace} changed in place` : ''}\n`);
   }
   return steps.length === 0 ? EXIT.OK : 2;
 }

@@ -60,6 +60,11 @@ export class PassRunner {
     if (read.changed) {
       for (const p of fileProblems) this.deps.emit(path.basename(p.file), 'file-invalid', 'file-invalid', null, formatProblem(p));
       for (const p of read.programProblems) this.deps.emit(p.program ?? '', 'config-error', 'config-error', null, `${formatProblem(p)}; the program is left as it is`);
+      for (const u of read.updated ?? []) {
+        const line = `${u.program}: ${u.fields.join(', ')} changed; applied in place, no restart`;
+        this.deps.log(line);
+        this.deps.emit(u.program, 'updated', 'in-place', null, line);
+      }
     }
     // None valid yet, or a file still being written: look again when it is still.
     if (!desired) return emptyResult(problems, recheckAt);

@@ -1,4 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { updatesInPlace } from './in-place.js';
 import { formatProblem, isTendError, type Problem } from '../../errors.js';
 import { loadStateText } from './load.js';
 import { RestartRequests } from '../records/restart-requests.js';
@@ -15,7 +17,12 @@ export interface DesiredRead {
   changed: boolean;
   /** The file is changing: it is not acted on until it has been still; look again then. */
   recheckAt: number | null;
+  /** A new valid file was put in force: what it changes in place, per program (no restart). */
+  updated?: { program: string; fields: string[] }[];
 }
+
+/** The last file put in force, kept in the state directory: what `tend plan` compares the file with. */
+export const APPLIED_FILE = 'applied.yaml';
 
 /**
  * How long a changed file must stay the same (content, size, mtime, inode) before it is
@@ -125,7 +132,9 @@ export class DesiredSource {
     try {
       const { desired, programProblems } = loadStateText(seen.bytes, this.file, this.stateDir);
       for (const p of programProblems) this.onProblem(`${formatProblem(p)}; program '${p.program}' is left as it is`);
-      this.current = { desired, fileProblems: [], programProblems, changed: true, recheckAt: null };
+      const before = this.current.desired ?? loadApplied(this.file, this.stateDir);
+      this.current = { desired, fileProblems: [], programProblems, changed: true, recheckAt: null, updated: before ? updatesInPlace(before, desired) : [] };
+      saveApplied(this.stateDir, seen.bytes, this.onProblem);
     } catch (e) {
       if (!isTendError(e, 'INVALID_STATE_FILE')) throw e;
       for (const p of e.problems) this.onProblem(formatProblem(p));
@@ -133,6 +142,29 @@ export class DesiredSource {
       this.current = { ...this.current, fileProblems: e.problems, changed: true, recheckAt: null };
     }
     return this.current;
+  }
+}
+
+/** The file last put in force here (by any tend: a daemon, or a --once run from cron), or null. */
+export function loadApplied(file: string, stateDir: string): DesiredState | null {
+  try {
+    return loadStateText(readFileSync(path.join(stateDir, APPLIED_FILE)), file, stateDir).desired;
+  } catch {
+    return null;
+  }
+}
+
+/** Temp and rename (no fsync: a copy for comparisons, not a record anything relies on). */
+function saveApplied(stateDir: string, bytes: Buffer, warn: (line: string) => void): void {
+  const file = path.join(stateDir, APPLIED_FILE);
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(temp, bytes, { mode: 0o600 });
+    renameSync(temp, file);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    warn(`cannot keep a copy of the file in force in ${file}: ${(e as Error).message}`);
   }
 }
 
