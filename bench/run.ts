@@ -12,6 +12,7 @@ import { OsProcessControl } from '../src/spawner/os-process-control.js';
 import { ports } from '../src/cli/context.js';
 import { DesiredSource } from '../src/state/desired/source.js';
 import { RecordStore } from '../src/state/records/records.js';
+import { operateFigures } from './operate.js';
 import { allRunning, Bench, cpuMs, exists, exit, killToReplacement, memoryMb, pids, restarterFloor, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
 
 interface Figure {
@@ -279,7 +280,7 @@ async function main(): Promise<void> {
   process.stderr.write(`tend bench on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}\n`);
   // --only=daemon,limits runs a subset (the floor always runs: every ratio needs it).
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
-  const sections: [string, () => Promise<void>][] = [['daemon', restarterReference], ['daemon', daemonFigures], ['verbs', verbFigures], ['limits', limitFigures], ['once', onceFigures], ['scale', scaleFigures]];
+  const sections: [string, () => Promise<void>][] = [['daemon', restarterReference], ['daemon', daemonFigures], ['verbs', verbFigures], ['limits', limitFigures], ['once', onceFigures], ['scale', scaleFigures], ['operate', () => operateFigures(bench, record, quick)]];
   await floor();
   for (const [name, run] of sections) if (!only || only.includes(name)) await run();
   const floorMedian = stats(figures[0]!.samples).median;

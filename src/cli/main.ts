@@ -102,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     // Each command loads only its own modules: a CLI call should not pay for the daemon's.
     case 'reconcile': {
       const { reconcileDaemon, reconcileOnce } = await import('./reconcile.js');
-      const metrics = values.metrics === undefined ? null : (await import('./metrics.js')).parseListen(values.metrics);
+      const metrics = values.metrics === undefined ? null : (await import('./metrics-server.js')).parseListen(values.metrics);
       if (metrics && values.once) throw usage('--metrics serves a running daemon; with --once, use tend metrics');
       const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false, console: values.console ?? false, metrics };
       if (values.once) return reconcileOnce(globals, options);

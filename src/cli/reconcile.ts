@@ -13,7 +13,7 @@ import { serveControl } from './control-server.js';
 import { collectStatus } from './status.js';
 import { buildLoop, logLine, systemClock, type GlobalOptions } from './context.js';
 import { Telemetry } from '../runtime/telemetry.js';
-import { daemonMetrics, serveMetrics, tendVersion } from './metrics.js';
+import { daemonMetrics, tendVersion } from './metrics.js';
 import { hostname } from 'node:os';
 import { Notifier } from '../runtime/notifier.js';
 import { nodeTimers } from '../runtime/node-timers.js';
@@ -73,7 +73,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   if (options.metrics) {
     const host = options.metrics.host.includes(':') ? `[${options.metrics.host}]` : options.metrics.host;
     try {
-      http = await serveMetrics(options.metrics, metrics);
+      http = await (await import('./metrics-server.js')).serveMetrics(options.metrics, metrics);
     } catch (e) {
       process.stderr.write(`tend: cannot serve metrics on ${host}:${options.metrics.port}: ${(e as Error).message}\n`);
       notifier.close();

@@ -99,7 +99,7 @@ t.test('tend metrics without a daemon reads the table, /proc and the events file
 });
 
 t.test('the metrics address is loopback unless a host is given, and a bad one is refused before anything starts', async (t) => {
-  const { parseListen } = await import('../../src/cli/metrics.js');
+  const { parseListen } = await import('../../src/cli/metrics-server.js');
   t.same(parseListen('9464'), { host: '127.0.0.1', port: 9464 });
   t.same(parseListen(':9464'), { host: '127.0.0.1', port: 9464 });
   t.same(parseListen('0.0.0.0:9100'), { host: '0.0.0.0', port: 9100 });
