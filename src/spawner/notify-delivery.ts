@@ -38,33 +38,26 @@ export class NotifySinks implements NotifyDelivery {
 /** How much of a log's end is read for its last lines. */
 const TAIL_BYTES = 16 * 1024;
 
-/** The command in its own process group, killed whole at the timeout; its exit code decides. */
+/** The command in its own process group; at the timeout it is SIGKILLed, and the rest of its group with it. */
 function runCommand(command: string[], body: string, env: Record<string, string>, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env } });
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' });
     let stderr = '';
-    let settled = false;
-    const done = (outcome: Outcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Ended just now.
-      }
-      done({ ok: false, error: `${command[0]} did not finish within ${timeoutMs}ms (killed)` });
-    }, timeoutMs);
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-500)));
     child.stdin.on('error', () => {});
     child.stdin.end(body);
-    child.on('error', (e) => done({ ok: false, error: `${command[0]}: ${e.message}` }));
-    child.on('exit', (code, signal) => {
-      if (code === 0) done({ ok: true });
-      else done({ ok: false, error: `${command[0]} ${signal ? `was killed by ${signal}` : `exited with ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}` });
+    child.once('error', (e) => resolve({ ok: false, error: `${command[0]}: ${e.message}` }));
+    child.once('exit', (code, signal) => {
+      if (code === 0) return resolve({ ok: true });
+      if (signal === 'SIGKILL') {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // The group ended with its leader.
+        }
+        return resolve({ ok: false, error: `${command[0]} did not finish within ${timeoutMs}ms (killed)` });
+      }
+      resolve({ ok: false, error: `${command[0]} ${signal ? `was killed by ${signal}` : `exited with ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}` });
     });
   });
 }

@@ -237,12 +237,12 @@ t.test('killing the daemon with SIGKILL at any moment loses, duplicates and orph
   await exited(last);
 });
 
-t.test('writes nothing but the table, events, the lock secret and logs into the state directory, none of it readable by others', async (t) => {
+t.test('writes nothing but the table, events, the file in force, the lock secret and logs into the state directory, none of it readable by others', async (t) => {
   const p = new Project(t, `programs:\n${sleeper('web')}`);
   await p.run(['reconcile', '--once']);
   writeFileSync(path.join(p.dir, 'unrelated'), '');
   const { readdirSync } = await import('node:fs');
-  t.same(readdirSync(p.stateDir).sort(), ['events.jsonl', 'instances.json', 'lock.secret', 'logs']);
+  t.same(readdirSync(p.stateDir).sort(), ['applied.yaml', 'events.jsonl', 'instances.json', 'lock.secret', 'logs']);
   t.equal(statSync(p.stateDir).mode & 0o777, 0o700);
-  for (const f of ['events.jsonl', 'instances.json', 'lock.secret']) t.equal(statSync(path.join(p.stateDir, f)).mode & 0o777, 0o600, f);
+  for (const f of ['applied.yaml', 'events.jsonl', 'instances.json', 'lock.secret']) t.equal(statSync(path.join(p.stateDir, f)).mode & 0o777, 0o600, f);
 });
