@@ -52,9 +52,13 @@ export class Episodes {
       this.open.set(e.instance, { kind, since: now, reason: e.reason });
       return { ...base, kind: alert, reason: e.reason, detail, message };
     };
-    if (e.event === 'exit' && e.to === 'FATAL' && current?.kind !== 'fatal') return start('fatal', 'fatal', e.message, `${e.instance} went FATAL: ${e.message}`);
+    const how = e.signal ? `killed by ${e.signal}` : e.code != null ? `exited with code ${e.code}` : 'exited (code unknown)';
+    if (e.event === 'exit' && e.to === 'FATAL' && current?.kind !== 'fatal') {
+      const tries = record ? `; ${record.startFailures} start(s) in a row ended before startSeconds` : '';
+      return start('fatal', 'fatal', how, `${e.instance} went FATAL: it ${how}${tries}`);
+    }
     if (e.event === 'exit' && e.to === 'BACKOFF' && !current && record && record.startFailures === 0 && record.failures >= CRASH_LOOP_EXITS) {
-      return start('crash-loop', 'crash-loop', e.message, `${e.instance} is in a crash loop: ${record.failures} crashes in a row, each after it was running (last: ${e.message})`);
+      return start('crash-loop', 'crash-loop', how, `${e.instance} is in a crash loop: ${record.failures} crashes in a row, each after it was running (last: ${how})`);
     }
     if (e.event === 'stop' && RESTARTED_FOR.has(e.reason) && !current) {
       const detail = record?.lastDetail ?? null;
@@ -96,6 +100,6 @@ export class Episodes {
     this.open.delete(name);
     const durationMs = now - episode.since;
     const what = episode.kind === 'file-invalid' ? 'the file is valid again' : `${name} is running again`;
-    return { ...base, kind: 'recovered', reason: episode.kind, detail: null, message: `${what}, after ${formatDuration(durationMs)} (${episode.kind}: ${episode.reason})`, episode: { kind: episode.kind, since: episode.since, durationMs } };
+    return { ...base, kind: 'recovered', reason: episode.kind, detail: null, message: `${what}, after ${formatDuration(durationMs)}${episode.kind === 'file-invalid' ? '' : ` of ${episode.kind} (${episode.reason})`}`, episode: { kind: episode.kind, since: episode.since, durationMs } };
   }
 }
