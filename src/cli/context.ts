@@ -5,6 +5,7 @@ import { OsProcessControl } from '../spawner/os-process-control.js';
 import { DesiredSource } from '../state/desired/source.js';
 import { EventLog, type TendEvent } from '../state/records/events.js';
 import { RecordStore } from '../state/records/records.js';
+import { linkedFile, readSyncStatus } from '../gitops/sync-state.js';
 
 export interface GlobalOptions {
   /** state.yaml; default ./state.yaml or $TEND_FILE. */
@@ -13,8 +14,20 @@ export interface GlobalOptions {
   stateDir: string;
 }
 
-export function resolveGlobals(file: string | undefined, stateDir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): GlobalOptions {
-  const f = path.resolve(cwd, file ?? env.TEND_FILE ?? 'state.yaml');
+/**
+ * The file and the state directory. With `--git`, the file is the state directory's link to
+ * the commit in force (the state directory defaults to ./.tend); without a file named, a
+ * state directory that `reconcile --git` set up names its own file, so the other commands
+ * find it with no options.
+ */
+export function resolveGlobals(file: string | undefined, stateDir: string | undefined, env: NodeJS.ProcessEnv, cwd: string, gitPath?: string): GlobalOptions {
+  const named = file ?? env.TEND_FILE;
+  if (gitPath !== undefined || named === undefined) {
+    const dir = path.resolve(cwd, stateDir ?? env.TEND_STATE_DIR ?? '.tend');
+    const sync = gitPath ?? readSyncStatus(dir)?.source.path;
+    if (sync !== undefined) return { file: linkedFile(dir, sync), stateDir: dir };
+  }
+  const f = path.resolve(cwd, named ?? 'state.yaml');
   const dir = path.resolve(cwd, stateDir ?? env.TEND_STATE_DIR ?? path.join(path.dirname(f), '.tend'));
   return { file: f, stateDir: dir };
 }
@@ -32,25 +45,26 @@ export function buildLoop(
   log: (line: string) => void = logLine,
   once = false,
   telemetry?: LoopTelemetry,
-): { loop: ReconcileLoop; subscribe: (listener: (e: TendEvent) => void) => () => void } {
+): { loop: ReconcileLoop; subscribe: (listener: (e: TendEvent) => void) => () => void; record: (e: TendEvent) => void } {
   const desired = new DesiredSource(options.file, options.stateDir, log);
   const events = new EventLog(options.stateDir);
   const listeners = new Set<(e: TendEvent) => void>();
+  const record = (e: TendEvent) => {
+    try {
+      events.append(e);
+    } catch (error) {
+      // A full disk must not stop the loop: the daemon log still has the line.
+      log(`cannot append to ${events.file}: ${(error as Error).message}`);
+    }
+    for (const listener of listeners) listener(e);
+  };
   const loop = new ReconcileLoop({
     desired,
     store: new RecordStore(options.stateDir),
     ...ports(new OsProcessControl(options.stateDir)),
     clock: systemClock,
     log,
-    event: (e) => {
-      try {
-        events.append(e);
-      } catch (error) {
-        // A full disk must not stop the loop: the daemon log still has the line.
-        log(`cannot append to ${events.file}: ${(error as Error).message}`);
-      }
-      for (const listener of listeners) listener(e);
-    },
+    event: record,
     once,
     ...(telemetry ? { telemetry } : {}),
   });
@@ -58,7 +72,7 @@ export function buildLoop(
     listeners.add(listener);
     return () => void listeners.delete(listener);
   };
-  return { loop, subscribe };
+  return { loop, subscribe, record };
 }
 
 /** The one real implementation serves as each of the runtime's three ports. */

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadState } from '../state/desired/load.js';
+import { loadHostState } from '../state/desired/load.js';
 import { instanceName, isInherited, logPath } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -18,7 +18,7 @@ export interface LogsOptions {
 export async function logsCommand(globals: GlobalOptions, names: string[], options: LogsOptions): Promise<number> {
   if (names.length !== 1) throw new UsageError('usage: tend logs NAME [-n N] [-f] [--stderr]');
   const name = names[0]!;
-  const { desired } = loadState(globals.file, globals.stateDir);
+  const { desired } = loadHostState(globals.file, globals.stateDir);
   const [programName, replicaText] = name.split(':');
   const program = desired.programs.get(programName!);
   if (!program) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { parseDuration } from '../state/desired/duration.js';
 import { isTendError } from '../errors.js';
 import { closest } from '../state/desired/did-you-mean.js';
@@ -12,14 +13,19 @@ const USAGE = `usage: tend [-f FILE] [--state-dir DIR] COMMAND [ARGS]
 
 commands:
   reconcile [--once] [--timeout 60s] [--stop-on-exit] [--console] [--metrics [HOST:]PORT]
+            [--git URL [--ref main] [--path state.yaml] [--interval 60s] [--allow-empty]
+             [--ssh-key FILE] [--known-hosts FILE] [--git-token-file FILE]] [--label NAME=VALUE...]
                           converge state.yaml (as a daemon, or once and exit);
                           --console: every instance's output on tend's own, prefixed;
-                          --metrics: Prometheus /metrics (127.0.0.1 unless a host is given)
+                          --metrics: Prometheus /metrics (127.0.0.1 unless a host is given);
+                          --git: pull state.yaml from a repository, validate, then apply;
+                          --label: this host's labels, for programs' selector
   metrics                 the same metrics printed once (node_exporter's textfile collector)
   status [NAME...] [--json] [--watch]
                           instances: state, pid, uptime, CPU%, memory (beside its limit),
                           fds (beside a limit), restarts, last reason; --watch redraws every 1s
   start NAME...|all       set state: running in the file, wait until up
+                          (a git-managed file is never edited: --local overrides it here)
   stop NAME...|all        set state: stopped in the file, wait until down
   restart NAME...|all     bump generation (or restart one instance, web:1), wait
                           (start/stop/restart: --no-wait only edits; --timeout 60s)
@@ -78,6 +84,16 @@ async function main(argv: string[]): Promise<number> {
       console: { type: 'boolean' },
       watch: { type: 'boolean' },
       metrics: { type: 'string' },
+      git: { type: 'string' },
+      ref: { type: 'string' },
+      path: { type: 'string' },
+      interval: { type: 'string' },
+      'allow-empty': { type: 'boolean' },
+      'ssh-key': { type: 'string' },
+      'known-hosts': { type: 'string' },
+      'git-token-file': { type: 'string' },
+      label: { type: 'string', multiple: true },
+      local: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       env: { type: 'string' },
       user: { type: 'boolean' },
@@ -95,7 +111,8 @@ async function main(argv: string[]): Promise<number> {
     (values.help ? process.stdout : process.stderr).write(USAGE);
     return values.help ? EXIT.OK : EXIT.INVALID;
   }
-  const globals = resolveGlobals(values.file ?? values.config, values['state-dir'], process.env, process.cwd());
+  if (values.git !== undefined && (values.file ?? values.config) !== undefined) throw usage('--git pulls state.yaml from a repository: give --path for its place there, not -f');
+  const globals = resolveGlobals(values.file ?? values.config, values['state-dir'], process.env, process.cwd(), values.git === undefined ? undefined : (values.path ?? 'state.yaml'));
   const timeoutMs = values.timeout === undefined ? 60_000 : parseDuration(values.timeout);
   if (timeoutMs === null) throw usage(`--timeout: expected a duration like 30s, got '${values.timeout}'`);
   switch (command) {
@@ -104,7 +121,8 @@ async function main(argv: string[]): Promise<number> {
       const { reconcileDaemon, reconcileOnce } = await import('./reconcile.js');
       const metrics = values.metrics === undefined ? null : (await import('./metrics-server.js')).parseListen(values.metrics);
       if (metrics && values.once) throw usage('--metrics serves a running daemon; with --once, use tend metrics');
-      const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false, console: values.console ?? false, metrics };
+      const git = values.git === undefined ? null : gitOptions(values);
+      const options = { timeoutMs, stopOnExit: values['stop-on-exit'] ?? false, console: values.console ?? false, metrics, git, labels: parseLabels(values.label ?? []) };
       if (values.once) return reconcileOnce(globals, options);
       // Everything is saved and closed when the daemon returns; a watcher's handles can hold
       // the event loop for another second (seen with chokidar), which a container's stop pays.
@@ -130,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
     case 'stop':
     case 'restart':
-      return (await import('./verbs.js')).verbCommand(globals, command, rest, { wait: !values['no-wait'], timeoutMs, json: values.json ?? false });
+      return (await import('./verbs.js')).verbCommand(globals, command, rest, { wait: !values['no-wait'], timeoutMs, json: values.json ?? false, local: values.local ?? false });
     case 'logs':
       return (await import('./logs.js')).logsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, stderr: values.stderr ?? false });
     case 'events':
@@ -150,6 +168,25 @@ const COMMANDS = ['reconcile', 'metrics', 'schema', 'status', 'validate', 'impor
 
 function usage(message: string): UsageError {
   return new UsageError(message);
+}
+
+function gitOptions(values: { git?: string; ref?: string; path?: string; interval?: string; 'allow-empty'?: boolean; 'ssh-key'?: string; 'known-hosts'?: string; 'git-token-file'?: string }) {
+  const intervalMs = parseDuration(values.interval ?? '60s');
+  if (intervalMs === null || intervalMs < 1000) throw usage(`--interval: expected a duration of at least 1s, like 60s, got '${values.interval}'`);
+  const file = (f: string | undefined) => (f === undefined ? null : path.resolve(f));
+  return { url: values.git!, ref: values.ref ?? 'main', path: values.path ?? 'state.yaml', intervalMs, allowEmpty: values['allow-empty'] ?? false, sshKey: file(values['ssh-key']), knownHosts: file(values['known-hosts']), tokenFile: file(values['git-token-file']), timeoutMs: 60_000 };
+}
+
+/** `--label role=web`: a name (letters, digits, _ . / -) and a value. */
+function parseLabels(given: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of given) {
+    const m = /^([A-Za-z0-9_./-]+)=(.*)$/.exec(l);
+    if (!m) throw usage(`--label: expected NAME=VALUE, like role=web, got '${l}'`);
+    if (m[1] === 'hostname') throw usage('--label: hostname is always the host\'s own name; use another label');
+    out[m[1]!] = m[2]!;
+  }
+  return out;
 }
 
 function count(text: string | undefined): number {

@@ -5,7 +5,7 @@ import { metricFamilies, type TelemetrySnapshot } from '../reconciler/metrics.js
 import { statusRows } from '../reconciler/status.js';
 import { Telemetry } from '../runtime/telemetry.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
-import { loadState } from '../state/desired/load.js';
+import { loadHostState } from '../state/desired/load.js';
 import type { DesiredState } from '../state/desired/schema.js';
 import type { TendEvent } from '../state/records/events.js';
 import { RecordStore, type InstanceRecord } from '../state/records/records.js';
@@ -59,7 +59,7 @@ export async function metricsCommand(globals: GlobalOptions): Promise<number> {
   let desired: DesiredState | null = null;
   let fileValid = true;
   try {
-    desired = loadState(globals.file, globals.stateDir).desired;
+    desired = loadHostState(globals.file, globals.stateDir).desired;
   } catch (e) {
     if (!isTendError(e)) throw e;
     fileValid = false;

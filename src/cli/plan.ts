@@ -3,7 +3,7 @@ import { plan } from '../reconciler/plan.js';
 import { isRestartReason } from '../reconciler/reasons.js';
 import type { Action, Observation } from '../reconciler/plan-types.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
-import { loadState } from '../state/desired/load.js';
+import { loadHostState } from '../state/desired/load.js';
 import { updatesInPlace } from '../state/desired/in-place.js';
 import { loadApplied } from '../state/desired/source.js';
 import { RecordStore } from '../state/records/records.js';
@@ -38,7 +38,7 @@ function describe(a: Action): { verb: string; instance: string; why: string } | 
 export function planCommand(globals: GlobalOptions, json: boolean): number {
   let desired;
   try {
-    desired = loadState(globals.file, globals.stateDir).desired;
+    desired = loadHostState(globals.file, globals.stateDir).desired;
   } catch (e) {
     if (!isTendError(e, 'INVALID_STATE_FILE') && !isTendError(e, 'STATE_FILE_UNREADABLE')) throw e;
     process.stderr.write(`${e.problems.length > 0 ? e.problems.map(formatProblem).join('\n') : e.message}\n`);
@@ -61,5 +61,7 @@ export function planCommand(globals: GlobalOptions, json: boolean): number {
     const inPlace = count('update') + count('schedule');
     process.stdout.write(steps.length === 0 ? 'no changes: the machine matches the file\n' : `plan: ${count('start')} to start, ${count('restart')} to restart, ${count('stop')} to stop, ${count('wait')} waiting${inPlace > 0 ? `, ${inPlace} changed in place` : ''}\n`);
   }
+  // Not changes: what this host leaves to others, and why.
+  for (const s of desired.skipped ?? []) if (!json) process.stdout.write(`this host skips ${s.program}: ${s.why}\n`);
   return steps.length === 0 ? EXIT.OK : 2;
 }

@@ -19,6 +19,9 @@ import { Notifier } from '../runtime/notifier.js';
 import { nodeTimers } from '../runtime/node-timers.js';
 import { NotifySinks } from '../spawner/notify-delivery.js';
 import type { ReconcileLoop } from '../runtime/loop.js';
+import { HostFiles } from '../state/records/host-files.js';
+import { askDaemon } from './control-client.js';
+import { GitDriver, type GitOptions } from './git-driver.js';
 import { EXIT } from './exit-codes.js';
 
 export interface ReconcileOptions {
@@ -30,10 +33,18 @@ export interface ReconcileOptions {
   console?: boolean;
   /** Serve Prometheus metrics at /metrics on this address. Default none. */
   metrics?: { host: string; port: number } | null;
+  /** Pull state.yaml from a repository (`--git`). Default none: the file on disk. */
+  git?: GitOptions | null;
+  /** This host's labels, matched by programs' `selector` (`hostname` is always one). Default none. */
+  labels?: Record<string, string>;
 }
 
 /** `tend reconcile --once`: converge, report, exit. Asks a running daemon instead when there is one. */
 export async function reconcileOnce(globals: GlobalOptions, options: ReconcileOptions): Promise<number> {
+  new HostFiles(globals.stateDir).writeLabels(options.labels ?? {});
+  // A daemon that holds the state directory syncs by itself; --once then only asks it for a pass.
+  const daemon = options.git ? await askDaemon(globals.stateDir, { op: 'ping' }, 2000).catch(() => null) : null;
+  if (options.git && !daemon?.ok) await new GitDriver(globals, options.git, logLine).syncOnce();
   const outcome = await converge(globals, 'once', options.timeoutMs);
   if (outcome.ran === 'locked') {
     process.stderr.write(`tend: ${outcome.message}\n`);
@@ -62,8 +73,12 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   if (process.pid === 1) {
     logLine('tend runs as PID 1: Node cannot reap orphaned grandchildren, which would pile up as zombies. Run it under an init: ENTRYPOINT ["tini", "--", "tend", ...] or docker run --init');
   }
+  new HostFiles(globals.stateDir).writeLabels(options.labels ?? {});
   const telemetry = new Telemetry();
-  const { loop, subscribe } = buildLoop(globals, logLine, false, telemetry);
+  const { loop, subscribe, record } = buildLoop(globals, logLine, false, telemetry);
+  const git = options.git ? new GitDriver(globals, options.git, logLine, record) : null;
+  // The first commit is in place before the loop reads the file.
+  await git?.syncOnce(new Date(Date.now() + options.git!.intervalMs));
   subscribe((e) => telemetry.event(e));
   const notifier = buildNotifier(loop, telemetry);
   subscribe((e) => notifier.onEvent(e));
@@ -97,6 +112,10 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   watcher.on('error', (e) => logLine(`watching ${globals.file}: ${(e as Error).message}`));
   logLine(`tend reconcile: pid ${process.pid}, file ${globals.file}, state ${globals.stateDir}`);
   loop.start();
+  git?.start(() => {
+    loop.trustFile();
+    loop.requestPass('file');
+  });
 
   const keepAlive = setInterval(() => {}, 1 << 30);
   let lockLost = false;
@@ -138,6 +157,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     await loop.settle(options.timeoutMs);
   }
   clearInterval(keepAlive);
+  git?.stop();
   await watcher.close();
   await loop.close();
   if (control) await new Promise<void>((resolve) => control.close(() => resolve()));

@@ -1,11 +1,13 @@
 import { formatUptime, isSettled, statusRows, type InstanceStatus } from '../reconciler/status.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { isTendError } from '../errors.js';
-import { loadState } from '../state/desired/load.js';
+import { loadHostState } from '../state/desired/load.js';
 import { RecordStore } from '../state/records/records.js';
 import type { DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { gitDir, readSyncStatus } from '../gitops/sync-state.js';
+import { renderSource } from './status-source.js';
 import { cpuPercent, usageCells, usageShown, type UsageShown } from '../reconciler/usage-columns.js';
 
 /** Reads the table and /proc (never the lock: status works while a daemon runs). */
@@ -20,7 +22,7 @@ function collect(globals: GlobalOptions, measure?: Measure): { rows: StatusRow[]
   let desired: DesiredState | null = null;
   let unreadable = false;
   try {
-    desired = loadState(globals.file, globals.stateDir).desired;
+    desired = loadHostState(globals.file, globals.stateDir).desired;
   } catch (e) {
     if (!isTendError(e)) throw e;
     unreadable = isTendError(e, 'STATE_FILE_UNREADABLE');
@@ -46,6 +48,10 @@ function collect(globals: GlobalOptions, measure?: Measure): { rows: StatusRow[]
   return { rows, unreadable };
 }
 
+function gitManagedBySync(globals: GlobalOptions): boolean {
+  return globals.file.startsWith(gitDir(globals.stateDir) + '/');
+}
+
 /** With --watch, CPU% is over the last refresh (as top); once, since the process started (as ps). */
 interface Measure {
   control: OsProcessControl;
@@ -67,8 +73,13 @@ export async function statusCommand(globals: GlobalOptions, names: string[], jso
   const { rows: all, unreadable } = collect(globals, measure);
   const { rows, unknown } = filterRows(all, names);
   for (const n of unknown) process.stderr.write(`${n}: ERROR (no such program)\n`);
-  if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-  else if (!unreadable || rows.length > 0) process.stdout.write(renderTable(rows));
+  // A git source's state, on every row of --json (the array stays the contract), above the table.
+  const sync = gitManagedBySync(globals) ? readSyncStatus(globals.stateDir) : null;
+  if (json) process.stdout.write(JSON.stringify(sync ? rows.map((r) => ({ ...r, source: sync })) : rows, null, 2) + '\n');
+  else {
+    if (sync) process.stdout.write(renderSource(sync, Date.now()));
+    if (!unreadable || rows.length > 0) process.stdout.write(renderTable(rows));
+  }
   // No file at all is an error (a wrong -f, a wrong directory), not "no programs".
   if (unknown.length > 0 || unreadable) return EXIT.INVALID;
   return rows.every(isSettled) ? EXIT.OK : EXIT.NOT_RUNNING;
@@ -110,13 +121,13 @@ export function renderTable(rows: StatusRow[]): string {
       const cells = usageCells(r.usage);
       return [
         r.name,
-        r.desired === 'running' || r.state !== 'STOPPED' ? r.state : r.desired === 'removed' ? 'STOPPED (removed)' : 'STOPPED',
+        r.desired === 'running' || r.state !== 'STOPPED' ? r.state : r.desired === 'removed' || r.desired === 'skipped' ? `STOPPED (${r.desired})` : 'STOPPED',
         r.pid === null ? '-' : String(r.pid),
         r.uptimeMs === null ? '-' : formatUptime(r.uptimeMs),
         ...(usage ? [cells.cpu, cells.mem] : []),
         ...(fds ? [cells.fds] : []),
         String(r.restarts),
-        r.detail ? `${r.reason} (${r.detail})` : (r.reason ?? '-'),
+        (r.detail ? `${r.reason} (${r.detail})` : (r.reason ?? '-')) + (r.override ? ` [local override: ${r.override}; tend ${r.override === 'stopped' ? 'start' : 'stop'} ${r.program} --local lifts it]` : ''),
       ];
     }),
   ];

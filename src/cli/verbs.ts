@@ -11,6 +11,7 @@ import type { GlobalOptions } from './context.js';
 import { converge } from './converge.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
+import { gitVerb } from './verbs-git.js';
 
 export type Verb = 'start' | 'stop' | 'restart';
 
@@ -20,6 +21,8 @@ export interface VerbOptions {
   /** Default 60s. */
   timeoutMs: number;
   json: boolean;
+  /** On a git-managed file: set a local override instead of refusing. Default false. */
+  local?: boolean;
 }
 
 interface Target {
@@ -43,7 +46,7 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
   const lock = unwritableReason(globals.file) === null ? await editLock(globals) : null;
   let edit: EditOutcome;
   try {
-    edit = editFile(globals, verb, names);
+    edit = editFile(globals, verb, names, options.local ?? false);
   } finally {
     await lock?.release();
   }
@@ -99,7 +102,7 @@ interface Wanted {
 }
 
 /** The read-edit-write of state.yaml (and of restart requests), made under the edit lock. */
-function editFile(globals: GlobalOptions, verb: Verb, names: string[]): EditOutcome {
+function editFile(globals: GlobalOptions, verb: Verb, names: string[], local: boolean): EditOutcome {
   const bytes = readStateFile(globals.file);
   let desired: DesiredState;
   try {
@@ -112,6 +115,13 @@ function editFile(globals: GlobalOptions, verb: Verb, names: string[]): EditOutc
   const text = bytes.toString('utf8'); // valid UTF-8: validation checked it
   const targets = resolveTargets(desired, verb, names);
   const generations = new Map([...desired.programs.values()].map((p) => [p.name, p.generation]));
+  const replicas = new Map([...desired.programs.values()].map((p) => [p.name, p.replicas]));
+  const managed = gitVerb(globals, verb, targets, desired, text, local);
+  if (managed && 'exit' in managed) return managed;
+  if (managed) return { targets, wanted: { replicas, generations, instanceRestarts: managed.instanceRestarts }, written: false };
+  if (local) {
+    process.stderr.write(`tend: --local overrides a file that git manages; ${globals.file} is not one: tend ${verb} edits it\n`);
+  }
 
   const edits: FieldEdit[] = [];
   for (const t of targets.filter((t) => !t.error && !t.instance)) {
@@ -146,7 +156,6 @@ function editFile(globals: GlobalOptions, verb: Verb, names: string[]): EditOutc
   }
   const instances = targets.filter((t) => !t.error && t.instance).map((t) => t.instance!);
   const instanceRestarts = instances.length > 0 ? new RestartRequests(globals.stateDir).bump(instances) : new Map<string, number>();
-  const replicas = new Map([...desired.programs.values()].map((p) => [p.name, p.replicas]));
   return { targets, wanted: { replicas, generations, instanceRestarts }, written: edited !== text };
 }
 
@@ -170,7 +179,8 @@ function checkOutcome(verb: Verb, t: Target, wanted: Wanted, records: RecordTabl
     }
     if (!r || !up || r.state !== 'RUNNING') return `${name} is ${r && !up && r.pid !== null ? 'EXITED' : (r?.state ?? 'STOPPED')}${r?.lastReason ? ` (${r.lastReason})` : ''}`;
     if (verb !== 'restart') continue;
-    if (t.instance ? (r.restartRequest ?? 0) < (wanted.instanceRestarts.get(name) ?? 0) : r.generation !== wanted.generations.get(t.program)) {
+    const request = wanted.instanceRestarts.get(name);
+    if (request !== undefined ? (r.restartRequest ?? 0) < request : r.generation !== wanted.generations.get(t.program)) {
       return `${name} was not restarted yet`;
     }
   }

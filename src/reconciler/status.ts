@@ -16,10 +16,12 @@ export interface InstanceStatus {
   reason: string | null;
   /** The measured value behind the reason, for restarts by limits, probes and schedules. */
   detail: string | null;
-  /** What state.yaml asks for: running, stopped, or removed (no longer in the file). */
-  desired: 'running' | 'stopped' | 'removed';
+  /** What state.yaml asks for: running, stopped, removed (no longer in the file), or skipped (its selector does not match this host). */
+  desired: 'running' | 'stopped' | 'removed' | 'skipped';
   /** The program's group, or null. */
   group: string | null;
+  /** This host's local override of the program's state (`tend stop web --local`), or null. */
+  override?: 'running' | 'stopped' | null;
 }
 
 /**
@@ -31,9 +33,17 @@ export function statusRows(desired: DesiredState | null, records: ReadonlyMap<st
   for (const program of desired?.programs.values() ?? []) {
     for (let i = 0; i < program.replicas; i++) {
       const name = instanceName(program.name, i);
-      const shown = { ...row(name, records.get(name), alive.get(name) ?? false, program.state, now, program.generation), group: program.group ?? null };
+      const override = desired?.overridden?.get(program.name)?.state ?? null;
+      const shown = { ...row(name, records.get(name), alive.get(name) ?? false, program.state, now, program.generation), group: program.group ?? null, ...(override ? { override } : {}) };
       // A program tend cannot run says why here, not only in the daemon's log.
       rows.set(name, program.configError ? { ...shown, reason: 'config-error', detail: program.configError } : shown);
+    }
+  }
+  for (const s of desired?.skipped ?? []) {
+    for (let i = 0; i < s.replicas; i++) {
+      const name = instanceName(s.program, i);
+      const r = records.get(name);
+      rows.set(name, { ...row(name, r, alive.get(name) ?? false, 'skipped', now, r?.generation ?? 0), group: null, ...(r?.pid && alive.get(name) ? {} : { reason: 'skipped', detail: s.why }) });
     }
   }
   for (const r of records.values()) {

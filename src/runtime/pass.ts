@@ -60,6 +60,7 @@ export class PassRunner {
     if (read.changed) {
       for (const p of fileProblems) this.deps.emit(path.basename(p.file), 'file-invalid', 'file-invalid', null, formatProblem(p));
       for (const p of read.programProblems) this.deps.emit(p.program ?? '', 'config-error', 'config-error', null, `${formatProblem(p)}; the program is left as it is`);
+      for (const program of read.overridesEnded ?? []) this.deps.emit(program, 'override-ended', 'file-changed', null, `${program}: the local override ended: the file changed this program`);
       for (const u of read.updated ?? []) {
         const line = `${u.program}: ${u.fields.join(', ')} changed; applied in place, no restart`;
         this.deps.log(line);

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
 
 /**
  * Reads a small /proc file into one reused buffer: about half the cost of readFileSync,
@@ -34,5 +34,14 @@ export class ProcReader {
 
   get bytes(): Buffer {
     return this.buffer;
+  }
+}
+
+/** The working directory of a process (the real path: symlinks were resolved when it changed there), or null. */
+export function processCwd(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return null;
   }
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InstanceStatus } from '../../src/reconciler/status.js';
 import { collectStatus as statusRowsOf } from '../../src/cli/status.js';
+import { resolveGlobals } from '../../src/cli/context.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -40,6 +41,8 @@ export class Project {
   readonly stateDir = path.join(this.dir, '.tend');
   readonly mark = path.basename(this.dir);
   private readonly daemons = new Set<ChildProcess>();
+  /** Commands name the state directory, not the file (a `reconcile --git` project: the file is its link). */
+  byStateDir = false;
 
   constructor(t: Teardown, yaml?: string) {
     if (yaml !== undefined) this.write(yaml);
@@ -55,7 +58,7 @@ export class Project {
 
   run(args: string[], timeoutMs = 30_000, uid?: number): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, '--file', this.file, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
+      const child = spawn(process.execPath, [CLI, ...this.target(), ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c) => (stdout += c));
@@ -73,7 +76,7 @@ export class Project {
 
   /** Starts `tend reconcile` in the background; its log accumulates in `log()`. */
   daemon(extra: string[] = []): ChildProcess & { log: () => string } {
-    const child = spawn(process.execPath, [CLI, '--file', this.file, 'reconcile', ...extra], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...this.target(), 'reconcile', ...extra], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (c) => (log += c));
     this.daemons.add(child);
@@ -87,7 +90,12 @@ export class Project {
    * Tests of the status command itself run the CLI.
    */
   async status(): Promise<InstanceStatus[]> {
-    return JSON.parse(JSON.stringify(statusRowsOf({ file: this.file, stateDir: this.stateDir }))) as InstanceStatus[];
+    const globals = this.byStateDir ? resolveGlobals(undefined, this.stateDir, {}, this.dir) : { file: this.file, stateDir: this.stateDir };
+    return JSON.parse(JSON.stringify(statusRowsOf(globals))) as InstanceStatus[];
+  }
+
+  private target(): string[] {
+    return this.byStateDir ? ['--state-dir', this.stateDir] : ['--file', this.file];
   }
 
   table(): { instances: { name: string; pid: number | null; state: string; token: string }[] } {

@@ -1,6 +1,6 @@
 import { constants, accessSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { TendError } from '../../errors.js';
 
 export type FieldValue = string | number;
@@ -58,6 +58,18 @@ export function editProgramFields(text: string, edits: FieldEdit[]): string {
 /** One edit; see editProgramFields. */
 export function setProgramField(text: string, program: string, field: string, value: FieldValue): string {
   return editProgramFields(text, [{ program, field, value }]);
+}
+
+/** The line of `programs.NAME.FIELD` in the text, or of the program's key when the field is not written. */
+export function fieldLine(text: string, program: string, field: string): number {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  const programs = doc.get('programs', true);
+  const map = isMap(programs) ? programs : null;
+  const pair = map?.items.find((p) => isScalar(p.key) && p.key.value === program);
+  const value = pair && isMap(pair.value) ? (pair.value.get(field, true) as Node | undefined) : undefined;
+  const at = value?.range?.[0] ?? (pair?.key as Node | undefined)?.range?.[0] ?? 0;
+  return lines.linePos(at).line;
 }
 
 /** The current whole-number value of `programs.NAME.FIELD`, or `fallback` when absent. */

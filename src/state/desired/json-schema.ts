@@ -79,6 +79,7 @@ function programSchema(): JsonSchema {
     env: nullable({ ...ENV, propertyNames: { pattern: '^[^=]+$' } }),
     user: nullable(STRING),
     group: nullable({ anyOf: [{ type: 'string', pattern: PROGRAM_NAME.source }, { type: 'number', minimum: 0 }] }),
+    selector: nullable({ type: 'object', description: 'run only on hosts whose labels (tend reconcile --label k=v; hostname always) match every key', additionalProperties: { anyOf: [STRING, { type: 'array', items: STRING, minItems: 1 }] } }),
     replicas: nullable(count(0, INPUT_LIMITS.replicas)),
     state: nullable(enumOf(['running', 'stopped'])),
     generation: nullable(count(0)),

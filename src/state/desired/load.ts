@@ -4,6 +4,8 @@ import { formatProblem, TendError, type Problem } from '../../errors.js';
 import { lookupUser } from './passwd.js';
 import { instanceProcess, type DesiredState, type ProgramSpec } from './schema.js';
 import { validateState } from './validate.js';
+import { applyHostView } from './host-view.js';
+import { HostFiles } from '../records/host-files.js';
 
 export interface LoadResult {
   desired: DesiredState;
@@ -16,6 +18,12 @@ export interface LoadResult {
  * is executable, cwd is a directory, the user exists). Throws INVALID_STATE_FILE with every
  * problem, the host checks of the programs that validated included: one round, not two.
  */
+/** What this host runs of state.yaml: the file, with its labels and local overrides applied (for the CLI's readers). */
+export function loadHostState(file: string, stateDir: string): LoadResult {
+  const host = new HostFiles(stateDir);
+  return applyHostView(loadState(file, stateDir), { labels: host.labels(), overrides: host.overrides() });
+}
+
 export function loadState(file: string, stateDir: string): LoadResult {
   let bytes: Buffer;
   try {

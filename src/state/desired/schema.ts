@@ -127,6 +127,8 @@ export interface ProgramSpec {
   templated?: boolean;
   /** Supervisor's `[group:x]`: verbs and status take `GROUP:*`. Default none. */
   group?: string | null;
+  /** Runs only on hosts whose labels match: each key, one of its values (`role: [web, api]`). Default every host. */
+  selector?: Record<string, string[]> | null;
   /** Programs this one waits for before it starts, and stops before. Default none. */
   dependsOn?: Dependency[];
   /**
@@ -162,6 +164,10 @@ export interface DesiredState {
   instanceRestarts: ReadonlyMap<string, number>;
   /** Where alerts go (`notify:`). Default none. */
   notify?: NotifySpec[];
+  /** Programs of the file this host does not run (their selector does not match its labels). */
+  skipped?: { program: string; why: string; replicas: number }[];
+  /** Programs whose state this host overrides (`tend stop web --local`). */
+  overridden?: ReadonlyMap<string, { state: DesiredRunState; at: string }>;
 }
 
 export const DEFAULTS = {

@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { updatesInPlace } from './in-place.js';
+import { applyHostView } from './host-view.js';
+import { HostFiles } from '../records/host-files.js';
 import { formatProblem, isTendError, type Problem } from '../../errors.js';
 import { loadStateText } from './load.js';
 import { RestartRequests } from '../records/restart-requests.js';
@@ -19,6 +21,8 @@ export interface DesiredRead {
   recheckAt: number | null;
   /** A new valid file was put in force: what it changes in place, per program (no restart). */
   updated?: { program: string; fields: string[] }[];
+  /** Local overrides that ended because the new file changed their program. */
+  overridesEnded?: string[];
 }
 
 /** The last file put in force, kept in the state directory: what `tend plan` compares the file with. */
@@ -60,6 +64,9 @@ export class DesiredSource {
   private readonly requests: RestartRequests;
   /** The next changed file is taken at once: its writer said it is whole (acceptNext). */
   private trusted = false;
+  private readonly host: HostFiles;
+  private viewKey: string | null = null;
+  private viewed: ReturnType<typeof applyHostView> | null = null;
 
   constructor(
     readonly file: string,
@@ -67,6 +74,7 @@ export class DesiredSource {
     private readonly onProblem: (message: string) => void = () => {},
   ) {
     this.requests = new RestartRequests(stateDir);
+    this.host = new HostFiles(stateDir);
   }
 
   /** The writer that just replaced the file whole (a verb, under the edit lock) says so: no wait for it to be still. */
@@ -74,11 +82,29 @@ export class DesiredSource {
     this.trusted = true;
   }
 
-  /** `now` is the clock's (epoch ms), compared with the file's mtime. */
+  /**
+   * `now` is the clock's (epoch ms), compared with the file's mtime. What this host runs of
+   * the file (labels, local overrides) is applied on every read: a verb's `--local` changes
+   * the state directory, not the file.
+   */
   read(now: number): DesiredRead {
     const read = this.readFile(now);
     if (!read.desired) return read;
-    return { ...read, desired: { ...read.desired, instanceRestarts: this.requests.load() } };
+    const key = this.host.key();
+    const viewChanged = !read.changed && key !== this.viewKey;
+    if (read.changed || viewChanged || this.viewed === null) {
+      this.viewKey = key;
+      const overrides = this.host.overrides();
+      this.viewed = applyHostView({ desired: read.desired, programProblems: read.programProblems }, { labels: this.host.labels(), overrides });
+      if (this.viewed.expired.length > 0) {
+        for (const name of this.viewed.expired) overrides.delete(name);
+        this.host.writeOverrides(overrides);
+        this.viewKey = this.host.key();
+        this.onProblem(`the local override of ${this.viewed.expired.join(', ')} ended: the file changed ${this.viewed.expired.length === 1 ? 'that program' : 'those programs'}`);
+      }
+    }
+    const { desired, programProblems, expired } = this.viewed;
+    return { ...read, changed: read.changed || viewChanged, ...(viewChanged ? { updated: [] } : {}), programProblems, overridesEnded: read.changed ? expired : [], desired: { ...desired, instanceRestarts: this.requests.load() } };
   }
 
   private readFile(now: number): DesiredRead {

@@ -22,7 +22,7 @@ export type Validation =
   | { ok: true; desired: DesiredState; /** Problems of single programs: each is left as it is (configError). */ programProblems: Problem[] }
   | { ok: false; problems: Problem[]; /** The programs that did validate, for checks that need the host. */ partial?: Map<string, ProgramSpec> };
 
-export const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'group', 'replicas', 'state', 'generation', 'dependsOn', 'shutdownOn', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
+export const PROGRAM_FIELDS = ['command', 'args', 'cwd', 'env', 'user', 'group', 'selector', 'replicas', 'state', 'generation', 'dependsOn', 'shutdownOn', 'restart', 'stop', 'logs', 'limits', 'health'] as const;
 export const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
@@ -120,6 +120,7 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
     if (text !== null && !PROGRAM_NAME.test(text)) read.problem(n as Node, `${where}.group`, 'a group name may use letters, digits, _ . and - (and may not start with . or -)');
     return text;
   });
+  const selector = optional(map, 'selector', (n) => readSelector(read, n, `${where}.selector`));
   const replicas = optional(map, 'replicas', (n) => read.int(n, `${where}.replicas`, 0, INPUT_LIMITS.replicas)) ?? DEFAULTS.replicas;
   const state = optional(map, 'state', (n) => read.oneOf(n, `${where}.state`, ['running', 'stopped'] as const)) ?? DEFAULTS.state;
   const generation = optional(map, 'generation', (n) => read.int(n, `${where}.generation`, 0)) ?? DEFAULTS.generation;
@@ -143,6 +144,7 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
     process,
     templated: hasPlaceholders(process),
     group: group ?? null,
+    selector,
     dependsOn,
     shutdownOn: optional(map, 'shutdownOn', (n) => read.oneOf(n, `${where}.shutdownOn`, ['fatal', 'exit'] as const)),
     commandAt: read.position((commandNode as Node).range?.[0] ?? keyOffset),
@@ -157,6 +159,22 @@ function readProgram(read: YamlReader, name: string, node: unknown, keyOffset: n
     health,
     configError: programProblems[ownProblems]?.message ?? null,
   };
+}
+
+/** `selector: { role: web, dc: [eu, us] }`: label to one value or a list of values. */
+function readSelector(read: YamlReader, node: unknown, where: string): Record<string, string[]> | null {
+  const map = read.map(node, where);
+  if (!map) return null;
+  read.unique(map, where);
+  const out: Record<string, string[]> = {};
+  for (const pair of map.items) {
+    const key = keyOf(pair);
+    if (key === null) continue;
+    const values = isSeq(pair.value) ? read.strList(pair.value, `${where}.${key}`) : [read.str(pair.value, `${where}.${key}`)].filter((v): v is string => v !== null);
+    if (values && values.length > 0) out[key] = values;
+    else if (values) read.problem(pair.value as Node, `${where}.${key}`, 'expected a label value or a list of them');
+  }
+  return out;
 }
 
 /** What the kernel would refuse to exec: an argument, a variable or the whole too long. */
