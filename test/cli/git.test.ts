@@ -153,3 +153,41 @@ t.test('a clone pulled by hand is git-managed too: the verb refuses, and git pul
   t.equal(p.processes().filter((x) => x.leader).length, 2);
   t.equal((await run(['stop', 'all', '--local'])).code, 0);
 });
+
+t.test('one repository for a fleet: three state directories with different labels each run only their programs', async (t) => {
+  const p = new Project(t);
+  p.byStateDir = true; // each command names its own state directory below
+  const repo = new Repo(p.dir);
+  const selected = (name: string, selector: string) => prog(name).replace('    stop:', `    selector: ${selector}\n    stop:`);
+  repo.commit('the fleet', {
+    'state.yaml': `programs:\n${selected('nginx', '{ role: web }')}${selected('app', '{ role: [web, api] }')}${selected('redis', '{ role: db, dc: eu }')}${prog('node-exporter')}`.replaceAll('@MARK@', p.mark),
+  });
+  const hosts = [
+    { dir: 'web-eu', labels: ['role=web', 'dc=eu'], runs: ['app', 'nginx', 'node-exporter'] },
+    { dir: 'db-eu', labels: ['role=db', 'dc=eu'], runs: ['node-exporter', 'redis'] },
+    { dir: 'db-us', labels: ['role=db', 'dc=us'], runs: ['node-exporter'] },
+  ];
+  for (const h of hosts) {
+    const stateDir = path.join(p.dir, h.dir);
+    const r = await p.run(['--state-dir', stateDir, 'reconcile', '--once', '--git', repo.url, ...h.labels.flatMap((l) => ['--label', l])]);
+    t.equal(r.code, 0, `${h.dir}: ${r.stderr}`);
+  }
+  for (const h of hosts) {
+    const stateDir = path.join(p.dir, h.dir);
+    const status = JSON.parse((await p.run(['--state-dir', stateDir, 'status', '--json'])).stdout) as { program: string; state: string; desired: string; detail: string | null }[];
+    t.same(status.filter((r) => r.state === 'RUNNING').map((r) => r.program).sort(), h.runs, `${h.dir} runs ${h.runs.join(', ')}`);
+    const skipped = status.filter((r) => r.desired === 'skipped');
+    t.ok(skipped.every((r) => /^selector .* does not match this host \(hostname=/.test(r.detail ?? '')), `${h.dir}: status says why it skips ${skipped.map((r) => r.program).join(', ')}`);
+    const plan = await p.run(['--state-dir', stateDir, 'plan']);
+    t.equal(plan.code, 0, `${h.dir}: nothing to do`);
+    for (const s of skipped) t.match(plan.stdout, new RegExp(`this host skips ${s.program}: selector`));
+  }
+  const byDir = new Map(hosts.map((h) => [h.dir, 0]));
+  for (const x of p.processes().filter((x) => x.leader)) {
+    const env = readFileSync(`/proc/${x.pid}/environ`, 'latin1');
+    const dir = hosts.find((h) => env.includes(`TEND_STATE_DIR=${path.join(p.dir, h.dir)}`))!.dir;
+    byDir.set(dir, byDir.get(dir)! + 1);
+  }
+  t.same(Object.fromEntries(byDir), { 'web-eu': 3, 'db-eu': 2, 'db-us': 1 }, 'the processes on this machine, by state directory');
+  for (const h of hosts) await p.run(['--state-dir', path.join(p.dir, h.dir), 'stop', 'all', '--local']);
+});

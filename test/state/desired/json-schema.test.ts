@@ -34,6 +34,7 @@ function generator(seed: number) {
     if (maybe()) p.env = pick([{ PORT: 8080, DEBUG: true, NAME: 'x' }, {}, { A: '' }]);
     if (maybe(0.3)) p.user = pick(['www-data', 1000]);
     if (maybe(0.3)) p.group = pick(['web', 'workers.eu', 7]);
+    if (maybe(0.3)) p.selector = pick([{ role: 'web' }, { role: ['web', 'api'], dc: 'eu' }, { hostname: 'web-1' }, {}]);
     if (maybe()) p.replicas = pick([0, 1, 3, 1000]);
     if (maybe()) p.state = pick(['running', 'stopped']);
     if (maybe(0.3)) p.generation = pick([0, 7]);
@@ -76,6 +77,9 @@ const BREAKS: [string, (p: Doc, d: Doc) => void][] = [
   ['user with NUL', (p) => (p.user = 'ro\0ot')],
   ['group with a space', (p) => (p.group = 'web servers')],
   ['group starting with -', (p) => (p.group = '-web')],
+  ['selector a list', (p) => (p.selector = ['role=web'])],
+  ['selector value a mapping', (p) => (p.selector = { role: { web: true } })],
+  ['selector value an empty list', (p) => (p.selector = { role: [] })],
   ['replicas negative', (p) => (p.replicas = -1)],
   ['replicas over 1000', (p) => (p.replicas = 1001)],
   ['replicas a fraction', (p) => (p.replicas = 1.5)],
