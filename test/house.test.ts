@@ -28,6 +28,8 @@ t.test('lower floors never import higher ones', async (t) => {
     [/^reconciler\//, /^(runtime|spawner|cli)\/|^node:(fs|child_process)$/, 'reconciler/ is pure: no runtime, spawner, cli, node:fs or node:child_process'],
     [/^runtime\//, /^(spawner|cli)\/|^node:(fs|child_process)$/, 'runtime/ reaches the OS only through its ports'],
     [/^spawner\//, /^cli\/|^runtime\/(?!ports\.js$)/, 'spawner/ implements the ports, and knows nothing else upstairs'],
+    [/^export\//, /^(reconciler|runtime|spawner|cli|gitops)\/|^node:(fs|child_process)$/, 'export/ turns a desired state into text: it reads state/ only'],
+    [/^gitops\//, /^(reconciler|runtime|spawner|cli|export)\//, 'gitops/ fetches and publishes the file: it knows state/ only'],
   ];
   for (const [from, banned, rule] of rules) {
     const wrong = all.filter(({ file }) => from.test(file)).flatMap(({ file, text }) => imports(text).filter((spec) => banned.test(target(file, spec))).map((spec) => `${file} imports ${spec}`));

@@ -41,6 +41,9 @@ commands:
   plan [--json]           what the next pass would do (exit 0: nothing, 2: changes, 1: invalid)
   service install [--user] [-o FILE]
                           a systemd unit for tend reconcile (KillMode=process: programs outlive it)
+  export systemd|nomad|kubernetes [-o DIR]
+                          the programs as systemd units, a Nomad job (JSON) or Kubernetes
+                          manifests; what has no equivalent is a comment in them
   import supervisord FILE [-o state.yaml]
                           a state.yaml from a supervisord.conf (what it could not carry on stderr)
   import pm2 FILE [--env NAME] [-o state.yaml]
@@ -134,6 +137,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./service.js')).serviceCommand(globals, rest, values.user ?? false, values.output);
     case 'metrics':
       return (await import('./metrics.js')).metricsCommand(globals);
+    case 'export':
+      return (await import('./export.js')).exportCommand(globals, rest, values.output);
     case 'plan':
       return (await import('./plan.js')).planCommand(globals, values.json ?? false);
     case 'import':
@@ -164,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS = ['reconcile', 'metrics', 'schema', 'status', 'validate', 'import', 'plan', 'service', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
+const COMMANDS = ['reconcile', 'metrics', 'schema', 'export', 'status', 'validate', 'import', 'plan', 'service', 'start', 'stop', 'restart', 'logs', 'events', 'pid', 'signal'];
 
 function usage(message: string): UsageError {
   return new UsageError(message);

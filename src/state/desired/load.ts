@@ -92,11 +92,17 @@ function checkCommand(spec: ProgramSpec): string | null {
     const full = path.resolve(cwd, program);
     return isExecutable(full) ? null : `'${program}' is not an executable file (looked at ${full})`;
   }
-  const searchPath = env.PATH ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
-  for (const dir of searchPath.split(':')) {
-    if (dir && isExecutable(path.resolve(cwd, dir, program))) return null;
+  return which(program, cwd, env.PATH) === null ? `'${program}' was not found on PATH` : null;
+}
+
+/** Where `program` is found on PATH (the program's own, else tend's), as an absolute path; null when nowhere. */
+export function which(program: string, cwd: string, searchPath: string | undefined): string | null {
+  if (program.includes('/')) return path.resolve(cwd, program);
+  for (const dir of (searchPath ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    const full = dir ? path.resolve(cwd, dir, program) : null;
+    if (full && isExecutable(full)) return full;
   }
-  return `'${program}' was not found on PATH`;
+  return null;
 }
 
 function isExecutable(file: string): boolean {
