@@ -1,11 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { parseDuration } from '../state/desired/duration.js';
 import { isTendError } from '../errors.js';
 import { closest } from '../state/desired/did-you-mean.js';
-import { resolveGlobals } from './context.js';
+import { resolveGlobals } from './globals.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 

@@ -2,7 +2,7 @@ import type { InstanceRecord } from '../state/records/records.js';
 import { instanceProcess, type DesiredState } from '../state/desired/schema.js';
 import type { Observation } from '../reconciler/plan-types.js';
 import { LIMIT_KIND_LIST } from '../reconciler/limits.js';
-import type { LimitKind } from '../state/desired/schema.js';
+import type { LimitKind, LimitsSpec } from '../state/desired/schema.js';
 import type { Observer } from './ports.js';
 
 interface ProbeState {
@@ -47,7 +47,7 @@ export class Monitor {
         continue;
       }
       next = Math.min(next, now + limits.interval);
-      due.push({ name: r.name, record: r, want: Object.fromEntries(LIMIT_KIND_LIST.map((k) => [k, limits[k] !== null])) as Record<LimitKind, boolean> });
+      due.push({ name: r.name, record: r, want: this.wanted(limits) });
     }
     this.nextDue = next;
     if (due.length === 0) return false;
@@ -71,6 +71,15 @@ export class Monitor {
     }
     return crossed;
   }
+
+  /** What to measure for these limits: one object per program's limits, not one per sample. */
+  private wanted(limits: LimitsSpec): Record<LimitKind, boolean> {
+    let want = this.wants.get(limits);
+    if (!want) this.wants.set(limits, (want = Object.fromEntries(LIMIT_KIND_LIST.map((k) => [k, limits[k] !== null])) as Record<LimitKind, boolean>));
+    return want;
+  }
+
+  private readonly wants = new WeakMap<LimitsSpec, Record<LimitKind, boolean>>();
 
   /** Starts every probe that is due; `onChange` is called when a result matters to the planner. */
   probe(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, onChange: () => void): void {

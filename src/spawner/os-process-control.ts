@@ -129,6 +129,9 @@ export class OsProcessControl implements ProcessControl {
     }
     const livePids = new Set(live.map((t) => t.pid));
     for (const pid of this.trees.keys()) if (!livePids.has(pid)) this.trees.delete(pid);
+    const members = new Set<number>();
+    for (const t of this.trees.values()) for (const m of t.members) members.add(m);
+    this.reader.keepOnly(members);
     return sampleTrees(live, (t) => this.trees.get(t.pid)?.members ?? [t.pid], this.reader);
   }
 

@@ -35,7 +35,50 @@ export class ProcReader {
   get bytes(): Buffer {
     return this.buffer;
   }
+
+  /**
+   * Reads a /proc file of a process that is sampled again and again (statm, smaps_rollup)
+   * through a descriptor kept open: one pread instead of open, read and close. Such a
+   * descriptor belongs to that process: once it has ended, reads fail, and the descriptor
+   * is dropped; a new process with the same pid is opened afresh, never mistaken for it.
+   */
+  readKept(pid: number, name: string): string | null {
+    const key = `${pid}/${name}`;
+    let fd = this.kept.get(key);
+    if (fd === undefined) {
+      if (this.kept.size >= MAX_KEPT) return this.read(`/proc/${key}`);
+      try {
+        fd = openSync(`/proc/${key}`, 'r');
+      } catch {
+        return null;
+      }
+      this.kept.set(key, fd);
+    }
+    try {
+      const n = readSync(fd, this.buffer, 0, this.buffer.length, 0);
+      return this.buffer.toString('latin1', 0, n);
+    } catch {
+      this.drop(key);
+      return null;
+    }
+  }
+
+  /** Closes the kept descriptors of processes not in `pids`. */
+  keepOnly(pids: ReadonlySet<number>): void {
+    for (const key of this.kept.keys()) if (!pids.has(Number(key.slice(0, key.indexOf('/'))))) this.drop(key);
+  }
+
+  private drop(key: string): void {
+    const fd = this.kept.get(key);
+    this.kept.delete(key);
+    if (fd !== undefined) closeSync(fd);
+  }
+
+  private readonly kept = new Map<string, number>();
 }
+
+/** Descriptors kept open for sampling, at most (beyond, files are opened per read). */
+const MAX_KEPT = 2000;
 
 /** The working directory of a process (the real path: symlinks were resolved when it changed there), or null. */
 export function processCwd(pid: number): string | null {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { LimitKind } from '../state/desired/schema.js';
 import { ProcReader } from './proc-read.js';
 
@@ -32,11 +32,11 @@ export function sampleTrees(targets: SampleTarget[], members: (t: SampleTarget) 
     const usage: TreeUsage = { memory: 0, openFiles: 0, closeWait: 0 };
     for (const pid of tree) {
       if (t.want.memory) usage.memory += tree.length === 1 ? readRss(pid, reader) : readPss(pid, reader);
-      if (t.want.openFiles || t.want.closeWait) {
+      if (t.want.closeWait) {
         const fds = listFds(pid);
         usage.openFiles += fds.length;
-        if (t.want.closeWait) for (const fd of fds) if (closeWaitInodes.has(socketInode(pid, fd))) usage.closeWait++;
-      }
+        for (const fd of fds) if (closeWaitInodes.has(socketInode(pid, fd))) usage.closeWait++;
+      } else if (t.want.openFiles) usage.openFiles += countFds(pid);
     }
     out.set(t.name, usage);
   }
@@ -61,14 +61,27 @@ export function cpuSeconds(pids: readonly number[], reader: ProcReader): number 
   return ticks / USER_HZ;
 }
 
+/**
+ * Open descriptors of a process: since Linux 6.2 the size of /proc/PID/fd is their count
+ * (one stat, no listing); an older kernel says 0 there, and the directory is listed.
+ */
+function countFds(pid: number): number {
+  try {
+    const size = statSync(`/proc/${pid}/fd`).size;
+    return size > 0 ? size : listFds(pid).length;
+  } catch {
+    return 0;
+  }
+}
+
 function readPss(pid: number, reader: ProcReader): number {
-  const text = reader.read(`/proc/${pid}/smaps_rollup`);
+  const text = reader.readKept(pid, 'smaps_rollup');
   const m = text === null ? null : /^Pss:\s+(\d+) kB/m.exec(text);
   return m ? Number(m[1]) * 1024 : readRss(pid, reader);
 }
 
 function readRss(pid: number, reader: ProcReader): number {
-  const text = reader.read(`/proc/${pid}/statm`);
+  const text = reader.readKept(pid, 'statm');
   return text === null ? 0 : Number(text.split(' ')[1]) * 4096;
 }
 

@@ -29,7 +29,9 @@ export class HostFiles {
     return { hostname: hostname(), ...written };
   }
 
+  /** No labels given: the file goes (the host's name is read when needed). */
   writeLabels(labels: Record<string, string>): void {
+    if (Object.keys(labels).length === 0) return void rmSync(this.labelsFile, { force: true });
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     writePrivateFile(this.labelsFile, JSON.stringify({ hostname: hostname(), ...labels }) + '\n');
   }
