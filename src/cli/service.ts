@@ -1,4 +1,3 @@
-import { DAEMON_NODE_FLAGS } from './node-flags.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +20,7 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${[process.execPath, ...DAEMON_NODE_FLAGS, cli, '--file', globals.file, '--state-dir', globals.stateDir, 'reconcile'].map(quote).join(' ')}
+ExecStart=${[process.execPath, cli, '--file', globals.file, '--state-dir', globals.stateDir, 'reconcile'].map(quote).join(' ')}
 WorkingDirectory=${path.dirname(globals.file)}
 # Stopping or restarting tend must not stop the programs it supervises: only tend ends.
 KillMode=process

@@ -14,7 +14,7 @@ t.test('tend service install writes a unit that systemd-analyze verify accepts, 
   t.match(r.stdout, /systemctl daemon-reload && systemctl enable --now tend\.service/);
   const text = readFileSync(unit, 'utf8');
   t.match(text, /^KillMode=process$/m, 'a restart of tend leaves its programs running');
-  t.match(text, new RegExp(`^ExecStart=${process.execPath.replaceAll('/', '\\/')} --no-memory-reducer \\S+main\\.js --file ${p.file.replaceAll('/', '\\/')} --state-dir \\S+ reconcile$`, 'm'));
+  t.match(text, new RegExp(`^ExecStart=${process.execPath.replaceAll('/', '\\/')} \\S+main\\.js --file ${p.file.replaceAll('/', '\\/')} --state-dir \\S+ reconcile$`, 'm'));
   const verify = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
   t.equal(verify.stderr, '', 'systemd-analyze verify prints nothing');
   t.equal(verify.status, 0);

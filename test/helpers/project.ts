@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import type { InstanceStatus } from '../../src/reconciler/status.js';
 import { collectStatus as statusRowsOf } from '../../src/cli/status.js';
 import { resolveGlobals } from '../../src/cli/context.js';
-import { DAEMON_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -77,7 +76,7 @@ export class Project {
 
   /** Starts `tend reconcile` in the background; its log accumulates in `log()`. */
   daemon(extra: string[] = []): ChildProcess & { log: () => string } {
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, ...this.target(), 'reconcile', ...extra], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...this.target(), 'reconcile', ...extra], { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (c) => (log += c));
     this.daemons.add(child);
