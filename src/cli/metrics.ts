@@ -33,7 +33,7 @@ export function renderMetrics(sources: Sources, control: OsProcessControl): stri
   const rows = statusRows(sources.desired, sources.records, alive, now);
   const live = [...sources.records.values()].filter((r) => alive.get(r.name));
   const build = { version: tendVersion(), node: process.versions.node };
-  return renderExposition(metricFamilies({ rows, desired: sources.desired, measured: control.measure(live), restarts: sources.restarts, fileValid: sources.fileValid, now, build, telemetry: sources.telemetry }));
+  return renderExposition(metricFamilies({ rows, desired: sources.desired, measured: control.measure(live, (r) => (sources.desired?.programs.get(r.program)?.limits?.closeWait ?? null) !== null), restarts: sources.restarts, fileValid: sources.fileValid, now, build, telemetry: sources.telemetry }));
 }
 
 /** The daemon's metrics: its own table and counters, measured in a separate process control (its own tree cache). */

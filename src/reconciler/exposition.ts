@@ -30,8 +30,14 @@ export function renderExposition(families: readonly Family[]): string {
 }
 
 function labelText(labels: Record<string, string>): string {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`);
-  return pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
+  let out = '';
+  for (const k in labels) out += `${out ? ',' : '{'}${k}="${escapeValue(labels[k]!)}"`;
+  return out ? `${out}}` : '';
+}
+
+/** Most values need no escape: a scrape renders thousands of them. */
+function escapeValue(v: string): string {
+  return /[\\\n"]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
 }
 
 function numberText(n: number): string {

@@ -59,7 +59,9 @@ export function metricFamilies(input: MetricsInput): Family[] {
   ];
   for (const kind of LIMIT_KIND_LIST) {
     const t = LIMITS[kind];
-    families.push(family(t.metric, t.help, 'gauge', per((r) => measured.get(r.name)?.[kind] ?? null)));
+    // CLOSE_WAIT is counted where a limit asks for it (a readlink per descriptor); the others everywhere.
+    const shown = (r: InstanceStatus) => (kind !== 'closeWait' || limitOf(r, kind) !== null ? (measured.get(r.name)?.[kind] ?? null) : null);
+    families.push(family(t.metric, t.help, 'gauge', per(shown)));
     families.push(family(t.limitMetric, `The limit set on ${t.metric} (a restart follows when it is crossed)`, 'gauge', per((r) => limitOf(r, kind))));
   }
   const tel = input.telemetry;

@@ -140,9 +140,11 @@ export class OsProcessControl implements ProcessControl {
    * fds, CLOSE_WAIT sockets, CPU time): for status and metrics, whatever limits are set.
    * Use its own OsProcessControl: the tree cache follows the instances last measured.
    */
-  measure(records: Iterable<InstanceRecord>): Map<string, TreeUsage & { cpuSeconds: number }> {
-    const all = { memory: true, openFiles: true, closeWait: true };
-    const targets = [...records].filter((r) => r.pid !== null).map((record) => ({ name: record.name, record, want: all }));
+  measure(records: Iterable<InstanceRecord>, closeWait: (r: InstanceRecord) => boolean = () => false): Map<string, TreeUsage & { cpuSeconds: number }> {
+    // CLOSE_WAIT sockets cost a readlink per descriptor: counted only where a limit asks for them.
+    const plain = { memory: true, openFiles: true, closeWait: false };
+    const withSockets = { ...plain, closeWait: true };
+    const targets = [...records].filter((r) => r.pid !== null).map((record) => ({ name: record.name, record, want: closeWait(record) ? withSockets : plain }));
     const usage = this.sample(targets);
     return new Map(targets.flatMap(({ name, record }) => {
       const u = usage.get(name);
