@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { exited, Project, waitFor } from '../test/helpers/project.js';
+import { RecordStore } from '../src/state/records/records.js';
 
 export { waitFor };
 
@@ -29,7 +30,11 @@ export function exists(pid: number): boolean {
 
 /** The process table as the daemon last wrote it (read directly: faster than `tend status`). */
 export function pids(p: Project): Map<string, number | null> {
-  return pidsIn(`${p.stateDir}/instances.json`);
+  try {
+    return new Map([...new RecordStore(p.stateDir).load().values()].map((r) => [r.name, r.pid]));
+  } catch {
+    return new Map(); // read while the table was replaced: the next look sees it
+  }
 }
 
 /** Instance name -> pid from a table file shaped like instances.json. */

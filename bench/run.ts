@@ -7,17 +7,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ReconcileLoop } from '../src/runtime/loop.js';
-import { OsProcessControl } from '../src/spawner/os-process-control.js';
-import { ports } from '../src/cli/context.js';
-import { DesiredSource } from '../src/state/desired/source.js';
-import { RecordStore } from '../src/state/records/records.js';
 import { operateFigures } from './operate.js';
+import { scaleFigures } from './scale.js';
 import { allRunning, Bench, cpuMs, exists, exit, killToReplacement, memoryMb, pids, restarterFloor, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
 
 interface Figure {
   name: string;
-  unit: 'ms' | 'MB' | '%' | 'ms/min';
+  unit: 'ms' | 'MB' | '%' | 'ms/min' | 'KB';
   samples: number[];
   goal?: { max: number; text: string };
   floorRatio?: boolean;
@@ -237,32 +233,6 @@ async function onceFigures(): Promise<void> {
   record({ name: `reconcile --once, ${N} programs from nothing, until it exits (includes startSeconds=1s)`, unit: 'ms', samples: exitAt });
 }
 
-async function scaleFigures(): Promise<void> {
-  const M = 1000;
-  const p = bench.project(sleepers(M));
-  const lines: string[] = [];
-  const loop = new ReconcileLoop({
-    desired: new DesiredSource(p.file, p.stateDir),
-    store: new RecordStore(p.stateDir),
-    ...ports(new OsProcessControl(p.stateDir)),
-    clock: { now: () => Date.now() },
-    log: (l) => lines.push(l),
-  });
-  const converge = await timeIt(async () => {
-    loop.start();
-    await waitFor('1000 pids', () => allRunning(p, M), 60_000, 5);
-  });
-  await loop.settle(30_000);
-  const noop: number[] = [];
-  for (let i = 0; i < 15; i++) noop.push(await timeIt(() => loop.pass()));
-  await loop.close();
-  const rss = process.memoryUsage().rss / 1024 / 1024;
-  record({ name: `${M} programs: converge from nothing until every pid exists (in-process loop)`, unit: 'ms', samples: [converge] });
-  record({ name: `${M} programs: a pass with nothing to do`, unit: 'ms', samples: noop, goal: { max: 20, text: '<= 20 ms' } });
-  record({ name: `${M} programs: RSS of the process running the loop`, unit: 'MB', samples: [rss] });
-  await bench.cleanup();
-}
-
 function table(floorMedian: number): string {
   const rows = ['| figure | median | min | max | n | vs floor | goal | met |', '|---|---|---|---|---|---|---|---|'];
   for (const f of figures) {
@@ -280,7 +250,7 @@ async function main(): Promise<void> {
   process.stderr.write(`tend bench on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}\n`);
   // --only=daemon,limits runs a subset (the floor always runs: every ratio needs it).
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
-  const sections: [string, () => Promise<void>][] = [['daemon', restarterReference], ['daemon', daemonFigures], ['verbs', verbFigures], ['limits', limitFigures], ['once', onceFigures], ['scale', scaleFigures], ['operate', () => operateFigures(bench, record, quick)]];
+  const sections: [string, () => Promise<void>][] = [['daemon', restarterReference], ['daemon', daemonFigures], ['verbs', verbFigures], ['limits', limitFigures], ['once', onceFigures], ['scale', () => scaleFigures(bench, record, quick ? [1000] : [1000, 5000])], ['operate', () => operateFigures(bench, record, quick)]];
   await floor();
   for (const [name, run] of sections) if (!only || only.includes(name)) await run();
   const floorMedian = stats(figures[0]!.samples).median;

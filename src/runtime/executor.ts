@@ -13,7 +13,8 @@ export type Emit = (instance: string, event: string, reason: string, pid: number
 export interface ExecutorDeps {
   instances: Instances;
   processes: Processes;
-  store: { save(table: Instances['records']): boolean };
+  /** `touched`: the only records changed since the last save (the rest is saved at the end of the pass). */
+  store: { save(table: Instances['records'], touched?: ReadonlySet<string>): boolean };
   clock: Clock;
   log: (line: string) => void;
   emit: Emit;
@@ -76,11 +77,13 @@ export class Executor {
     }
     // The intents must be on disk before any process is touched; record-only
     // transitions can wait for the save at the end of the pass.
-    if (starts.length > 0 || signals.length > 0) this.deps.store.save(records);
+    // Only the records this plan touched changed since the last save: the store writes just those.
+    const touched = new Set(decided.actions.map((a) => a.instance));
+    if (starts.length > 0 || signals.length > 0) this.deps.store.save(records, touched);
     // 2. Act on the OS: signals first, then every spawn at once.
     for (const send of signals) send();
     await Promise.all(starts.map((s) => this.spawn(s.record, s.stdout, s.stderr)));
-    if (starts.length > 0) this.deps.store.save(records);
+    if (starts.length > 0) this.deps.store.save(records, touched);
     for (const token of gone) this.deps.instances.gone.add(token);
   }
 

@@ -18,7 +18,7 @@ export type { Trigger } from './scheduler.js';
 
 export interface LoopDeps {
   desired: { read(now: number): DesiredRead; acceptNext?(): void };
-  store: { recover(warn: (line: string) => void): { table: RecordTable; lost: boolean }; save(table: RecordTable): boolean };
+  store: { recover(warn: (line: string) => void): { table: RecordTable; lost: boolean }; save(table: RecordTable, touched?: ReadonlySet<string>): boolean };
   processes: Processes;
   observer: Observer;
   logFiles: LogFiles;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { RecordStore } from '../../src/state/records/records.js';
 import { alive, CLI, exited, Project, sleeper, waitFor } from '../helpers/project.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -16,8 +17,11 @@ function cpuMs(pid: number): number {
 
 function editTable(p: Project, edit: (r: Record<string, unknown>) => void): void {
   const file = path.join(p.stateDir, 'instances.json');
-  const table = JSON.parse(readFileSync(file, 'utf8')) as { instances: Record<string, unknown>[] };
+  const table = JSON.parse(readFileSync(file, 'utf8')) as { instances: Record<string, unknown>[]; journal?: string };
+  // A table edited by hand: its journal (the changes since it was written whole) goes with the edit.
+  for (const [name, r] of new RecordStore(p.stateDir).load()) Object.assign(table.instances.find((x) => x.name === name) ?? {}, r);
   for (const r of table.instances) edit(r);
+  delete table.journal;
   writeFileSync(file, JSON.stringify(table));
 }
 

@@ -242,7 +242,7 @@ t.test('writes nothing but the table, events, the file in force, the lock secret
   await p.run(['reconcile', '--once']);
   writeFileSync(path.join(p.dir, 'unrelated'), '');
   const { readdirSync } = await import('node:fs');
-  t.same(readdirSync(p.stateDir).sort(), ['applied.yaml', 'events.jsonl', 'instances.json', 'lock.secret', 'logs']);
+  t.same(readdirSync(p.stateDir).sort(), ['applied.yaml', 'events.jsonl', 'instances.journal', 'instances.json', 'lock.secret', 'logs']);
   t.equal(statSync(p.stateDir).mode & 0o777, 0o700);
-  for (const f of ['applied.yaml', 'events.jsonl', 'instances.json', 'lock.secret']) t.equal(statSync(path.join(p.stateDir, f)).mode & 0o777, 0o600, f);
+  for (const f of ['applied.yaml', 'events.jsonl', 'instances.journal', 'instances.json', 'lock.secret']) t.equal(statSync(path.join(p.stateDir, f)).mode & 0o777, 0o600, f);
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { InstanceStatus } from '../../src/reconciler/status.js';
 import { collectStatus as statusRowsOf } from '../../src/cli/status.js';
 import { resolveGlobals } from '../../src/cli/context.js';
+import { RecordStore } from '../../src/state/records/records.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -100,7 +101,7 @@ export class Project {
 
   table(): { instances: { name: string; pid: number | null; state: string; token: string }[] } {
     try {
-      return JSON.parse(readFileSync(path.join(this.stateDir, 'instances.json'), 'utf8'));
+      return { instances: [...new RecordStore(this.stateDir).load().values()] };
     } catch {
       return { instances: [] };
     }

@@ -4,6 +4,21 @@ import type { InstanceState } from './states.js';
 import { TendError } from '../../errors.js';
 import { writePrivateFile } from './private-files.js';
 import type { ProcessSpec } from '../desired/schema.js';
+import { TableJournal } from './table-journal.js';
+
+/**
+ * A record's JSON, with its process spec (the large part: argv and environment) rendered
+ * once per spec object: specs are replaced, never changed in place, so most saves render
+ * only the few small fields that moved.
+ */
+const specJson = new WeakMap<ProcessSpec, string>();
+function recordJson(r: InstanceRecord): string {
+  const { spec, ...rest } = r;
+  if (!spec) return JSON.stringify(r);
+  let json = specJson.get(spec);
+  if (json === undefined) specJson.set(spec, (json = JSON.stringify(spec)));
+  return `${JSON.stringify(rest).slice(0, -1)},"spec":${json}}`;
+}
 
 /** How a process ended. Both null means nobody saw it end (an adopted process): "exit unknown". */
 export interface ExitInfo {
@@ -67,20 +82,29 @@ export type RecordTable = Map<string, InstanceRecord>;
 
 interface TableFile {
   version: 1;
+  /** The journal that follows this table (table-journal.ts). */
+  journal?: string;
   instances: InstanceRecord[];
 }
 
+/** Journal entries before the table is written whole again (and at least this many per record). */
+const JOURNAL_MIN = 200;
+
 /**
- * The process table on disk, one JSON file written by temp + rename so a crash at any
- * moment leaves either the old or the new table. No fsync: a power loss changes the
- * boot id, which makes every record dead anyway.
+ * The process table on disk: a JSON file written whole by temp + rename, so a crash at any
+ * moment leaves either the old or the new table, and a journal of the records changed
+ * since, appended (a change costs the same however many programs there are). No fsync:
+ * a power loss changes the boot id, which makes every record dead anyway.
  */
 export class RecordStore {
   readonly file: string;
-  private lastWritten = '';
+  private readonly journal: TableJournal;
+  /** Each record as last written (its JSON), to find what changed; null until written whole once. */
+  private written: Map<string, string> | null = null;
 
   constructor(readonly stateDir: string) {
     this.file = path.join(stateDir, 'instances.json');
+    this.journal = new TableJournal(path.join(stateDir, 'instances.journal'));
   }
 
   load(): RecordTable {
@@ -94,8 +118,12 @@ export class RecordStore {
     try {
       const parsed = JSON.parse(text) as TableFile;
       if (parsed.version !== 1 || !Array.isArray(parsed.instances)) throw new Error('unknown layout');
-      this.lastWritten = text;
-      return new Map(parsed.instances.map((r) => [r.name, r]));
+      const table: RecordTable = new Map(parsed.instances.map((r) => [r.name, r]));
+      this.journal.replay(parsed.journal, table);
+      // With a journal to go on, the next save appends what changed from here; a table
+      // written by hand or by an older tend is written whole first.
+      this.written = parsed.journal ? new Map([...table.values()].map((r) => [r.name, recordJson(r)])) : null;
+      return table;
     } catch (e) {
       throw new TendError(
         'STATE_DIR_CORRUPT',
@@ -121,15 +149,46 @@ export class RecordStore {
     }
   }
 
-  /** Writes the table when it changed; returns whether it wrote. */
-  save(table: RecordTable): boolean {
+  /**
+   * Writes what changed since the last save: appended to the journal, or the whole table
+   * when the journal has grown as long as the table is worth. Returns whether it wrote.
+   */
+  save(table: RecordTable, touched?: ReadonlySet<string>): boolean {
+    const before = this.written;
+    if (before && this.journal.length < Math.max(JOURNAL_MIN, table.size)) {
+      // Told which records changed (the executor's intents), only those are rendered.
+      const names = touched ?? table.keys();
+      const now = touched ? new Map(before) : new Map<string, string>();
+      for (const name of names) {
+        const r = table.get(name);
+        if (r) now.set(name, recordJson(r));
+        else now.delete(name);
+      }
+      if (!touched) for (const r of table.values()) if (!now.has(r.name)) now.set(r.name, recordJson(r));
+      const changed = [...(touched ?? now.keys())].filter((name) => now.has(name) && before.get(name) !== now.get(name)).map((name) => now.get(name)!);
+      const removed = [...(touched ?? before.keys())].filter((name) => before.has(name) && !now.has(name));
+      if (changed.length === 0 && removed.length === 0) return false;
+      try {
+        this.journal.append(changed, removed);
+      } catch (e) {
+        // Part of a line may be in the journal (a full disk): the next save writes the table whole.
+        this.written = null;
+        throw e;
+      }
+      this.written = now;
+      return true;
+    }
+    const now = new Map<string, string>();
+    for (const r of table.values()) now.set(r.name, recordJson(r));
+    const id = this.journal.start();
     const instances = [...table.values()].sort((a, b) => (a.program === b.program ? a.replica - b.replica : a.program < b.program ? -1 : 1));
-    // One line per record: cheaper to write than indented JSON (this is on the restart path), still readable.
-    const text = `{"version":1,"instances":[\n${instances.map((r) => JSON.stringify(r)).join(',\n')}\n]}\n`;
-    if (text === this.lastWritten) return false;
+    // One line per record: readable, and each line is the record's JSON as the journal holds it.
+    const text = `{"version":1,"journal":${JSON.stringify(id)},"instances":[\n${instances.map((r) => now.get(r.name)).join(',\n')}\n]}\n`;
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    this.written = null;
     writePrivateFile(this.file, text);
-    this.lastWritten = text;
+    this.journal.begin();
+    this.written = now;
     return true;
   }
 }

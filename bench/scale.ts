@@ -1,0 +1,82 @@
+/**
+ * How cost grows with the number of programs, in-process (the loop with real ports, as the
+ * daemon runs it): converge from nothing, a pass with nothing to do, an edit of one program
+ * until its new pid exists, a kill -9 until the replacement pid is in the table, and the
+ * memory the loop holds per program (heap measured after a full GC, against an empty loop).
+ */
+import { writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import { ReconcileLoop } from '../src/runtime/loop.js';
+import { OsProcessControl } from '../src/spawner/os-process-control.js';
+import { ports } from '../src/cli/context.js';
+import { DesiredSource } from '../src/state/desired/source.js';
+import { RecordStore } from '../src/state/records/records.js';
+import { allRunning, type Bench, exists, sleepers, timeIt, waitFor } from './harness.js';
+
+type RecordFigure = (f: { name: string; unit: 'ms' | 'MB' | 'KB'; samples: number[]; goal?: { max: number; text: string } }) => void;
+
+/** Heap in use after a full collection, in bytes (needs --expose-gc; else what the heap holds now). */
+function heapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return v8.getHeapStatistics().used_heap_size;
+}
+
+export async function scaleFigures(bench: Bench, record: RecordFigure, sizes: number[]): Promise<void> {
+  const base = heapUsed();
+  for (const M of sizes) {
+    const p = bench.project(sleepers(M));
+    const loop = new ReconcileLoop({
+      desired: new DesiredSource(p.file, p.stateDir),
+      store: new RecordStore(p.stateDir),
+      ...ports(new OsProcessControl(p.stateDir)),
+      clock: { now: () => Date.now() },
+      log: () => {},
+    });
+    const converge = await timeIt(async () => {
+      loop.start();
+      await waitFor(`${M} pids`, () => allRunning(p, M), 120_000, 20);
+    });
+    await loop.settle(60_000);
+    const noop: number[] = [];
+    for (let i = 0; i < 15; i++) noop.push(await timeIt(() => loop.pass()));
+    const perProgram = (heapUsed() - base) / M / 1024;
+    // kill -9: the replacement's pid in the table the loop keeps (read in-process, polled every turn).
+    const kills: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      const name = `s${(k * 37) % M}:0`;
+      const old = loop.table().get(name)!.pid!;
+      const t0 = performance.now();
+      process.kill(old, 'SIGKILL');
+      await waitFor('replacement', () => {
+        const now = loop.table().get(name)?.pid;
+        return now != null && now !== old && exists(now);
+      }, 10_000, 0);
+      kills.push(performance.now() - t0);
+      await loop.settle(10_000);
+    }
+    // An edit of one program (a new argument), written atomically: until its new pid exists.
+    const edits: number[] = [];
+    for (let e = 0; e < 5; e++) {
+      const old = loop.table().get('s1:0')!.pid!;
+      const text = sleepers(M).replace("  s1:\n    command: [sleep, '100000']\n", `  s1:\n    command: [sleep, '${200_000 + e}']\n`);
+      const t0 = performance.now();
+      writeFileSync(`${p.file}.tmp`, text.replaceAll('@MARK@', p.mark));
+      const { renameSync } = await import('node:fs');
+      renameSync(`${p.file}.tmp`, p.file);
+      loop.requestPass();
+      await waitFor('edited program restarted', () => {
+        const now = loop.table().get('s1:0')?.pid;
+        return now != null && now !== old && exists(now);
+      }, 20_000, 0);
+      edits.push(performance.now() - t0);
+      await loop.settle(20_000);
+    }
+    await loop.close();
+    record({ name: `${M} programs: converge from nothing until every pid exists (in-process loop)`, unit: 'ms', samples: [converge] });
+    record({ name: `${M} programs: a pass with nothing to do`, unit: 'ms', samples: noop, goal: { max: 20, text: '<= 20 ms' } });
+    record({ name: `${M} programs: kill -9 -> replacement pid in the loop's table`, unit: 'ms', samples: kills, goal: { max: 10, text: '<= 10 ms' } });
+    record({ name: `${M} programs: an edit of one program -> its new pid (file written, loop told)`, unit: 'ms', samples: edits, goal: { max: 100, text: '<= 100 ms' } });
+    record({ name: `${M} programs: heap the loop holds per program`, unit: 'KB', samples: [perProgram], goal: { max: 20, text: '<= 20 KB' } });
+    await bench.cleanup();
+  }
+}
