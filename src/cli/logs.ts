@@ -4,7 +4,8 @@ import { loadHostState } from '../state/desired/load.js';
 import { instanceName, isInherited, logPath } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { Follower, lastLines } from './tail.js';
+import { Follower } from './tail.js';
+import { lastLines } from '../spawner/log-tail.js';
 import { UsageError } from './usage-error.js';
 
 export interface LogsOptions {

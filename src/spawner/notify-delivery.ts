@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { lastLines } from './log-tail.js';
 import type { NotifyDelivery } from '../runtime/ports.js';
 import type { NotifySink } from '../state/desired/notify.js';
 
@@ -14,29 +14,9 @@ export class NotifySinks implements NotifyDelivery {
   }
 
   tail(file: string, lines: number): string[] {
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch {
-      return [];
-    }
-    try {
-      const size = fstatSync(fd).size;
-      const length = Math.min(size, TAIL_BYTES);
-      const buffer = Buffer.alloc(length);
-      readSync(fd, buffer, 0, length, size - length);
-      const text = buffer.toString('utf8').replace(/\n$/, '');
-      return text === '' ? [] : text.split('\n').slice(length < size ? 1 : 0).slice(-lines);
-    } catch {
-      return [];
-    } finally {
-      closeSync(fd);
-    }
+    return lastLines(file, lines);
   }
 }
-
-/** How much of a log's end is read for its last lines. */
-const TAIL_BYTES = 16 * 1024;
 
 /** The command in its own process group; at the timeout it is SIGKILLed, and the rest of its group with it. */
 function runCommand(command: string[], body: string, env: Record<string, string>, timeoutMs: number): Promise<Outcome> {

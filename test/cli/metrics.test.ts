@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { Project, waitFor } from '../helpers/project.js';
+import { leaker, Project, waitFor } from '../helpers/project.js';
 
 /** Prometheus' own linter and parser (Debian's `prometheus` package, installed by .ci/run). */
 function promtool(text: string): { code: number | null; output: string } {
@@ -30,12 +30,7 @@ t.test('a scrape while one program crashes and one crosses its memory limit: pro
     command: [node, -e, "setTimeout(() => process.exit(3), 150)"]
     env: { TEND_TEST_MARK: '@MARK@' }
     restart: { startSeconds: 100ms, backoff: { initial: 50ms, max: 200ms } }
-  leaky:
-    command: [node, -e, "const a = []; setInterval(() => a.push(Buffer.alloc(8e6, 1)), 50)"]
-    env: { TEND_TEST_MARK: '@MARK@' }
-    restart: { startSeconds: 200ms }
-    limits: { memory: 150Mi, interval: 200ms, samples: 2 }
-  steady:
+${leaker('leaky')}  steady:
     command: [sleep, "1000"]
     env: { TEND_TEST_MARK: '@MARK@' }
     limits: { openFiles: 100 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import t from 'tap';
-import { Project, waitFor } from '../helpers/project.js';
+import { leaker, Project, waitFor } from '../helpers/project.js';
 
 interface Received {
   kind: string;
@@ -81,12 +81,7 @@ t.test('a webhook that never answers delays nothing: the loop restarts at once, 
     timeout: 300ms
     retries: 1
 programs:
-  leaky:
-    command: [node, -e, "const a = []; setInterval(() => a.push(Buffer.alloc(8e6, 1)), 50)"]
-    env: { TEND_TEST_MARK: '@MARK@' }
-    restart: { startSeconds: 200ms }
-    limits: { memory: 150Mi, interval: 200ms, samples: 2 }
-  steady:
+${leaker('leaky')}  steady:
     command: [sleep, '1000']
     env: { TEND_TEST_MARK: '@MARK@' }
 `);

@@ -156,6 +156,16 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** A program that grows by 8 MB every 50 ms until its memory limit restarts it (the test mark, and `extra` lines, included). */
+export function leaker(name: string, extra = ''): string {
+  return `  ${name}:
+    command: [node, -e, "const a = []; setInterval(() => a.push(Buffer.alloc(8e6, 1)), 50)"]
+    env: { TEND_TEST_MARK: '@MARK@' }
+    restart: { startSeconds: 200ms }
+    limits: { memory: 150Mi, interval: 200ms, samples: 2 }
+${extra}`;
+}
+
 /** A program entry for state.yaml that sleeps until stopped and carries the test mark. */
 export function sleeper(name: string, extra = ''): string {
   return `  ${name}:
