@@ -19,14 +19,22 @@ export interface ControlSources {
   metrics: () => string;
 }
 
-export async function serveControl(stateDir: string, sources: ControlSources): Promise<net.Server> {
+/** The control socket being served; `close` also ends the connections still open (an events stream, a waiting verb). */
+export interface ControlServer {
+  close(): Promise<void>;
+}
+
+export async function serveControl(stateDir: string, sources: ControlSources): Promise<ControlServer> {
   const file = controlSocketPath(stateDir);
   try {
     unlinkSync(file);
   } catch {
     // No stale socket.
   }
+  const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
     let buffer = '';
     socket.setTimeout(REQUEST_TIMEOUT_MS, () => socket.destroy());
     socket.setEncoding('utf8');
@@ -54,7 +62,13 @@ export async function serveControl(stateDir: string, sources: ControlSources): P
   }
   chmodSync(file, 0o600);
   server.unref();
-  return server;
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
+  };
 }
 
 async function handle(request: ControlRequest | string, sources: ControlSources): Promise<ControlReply> {

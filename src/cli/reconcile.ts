@@ -107,7 +107,6 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     logLine(`cannot open the control socket: ${e.message}; the daemon goes on converging, but verbs cannot wait on it`);
     return null;
   });
-
   const watcher = watchStateFile(globals.file, () => loop.requestPass('file'));
   watcher.on('error', (e) => logLine(`watching ${globals.file}: ${(e as Error).message}`));
   logLine(`tend reconcile: pid ${process.pid}, file ${globals.file}, state ${globals.stateDir}`);
@@ -160,8 +159,9 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   git?.stop();
   await watcher.close();
   await loop.close();
-  if (control) await new Promise<void>((resolve) => control.close(() => resolve()));
-  if (http) await new Promise<void>((resolve) => http.close(() => resolve()));
+  await control?.close();
+  // A scraper keeps its connection open: close those too, or the exit waits for them.
+  if (http) await new Promise<void>((resolve) => (http.close(() => resolve()), http.closeAllConnections()));
   echo?.stop();
   notifier.close();
   await lock.release();
