@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { operateFigures } from './operate.js';
-import { scaleFigures } from './scale.js';
+import { daemonKillFigure, scaleFigures } from './scale.js';
 import { allRunning, Bench, cpuMs, exists, exit, killToReplacement, memoryMb, pids, restarterFloor, sleepers, spawnFloor, stats, timeIt, waitFor } from './harness.js';
 
 interface Figure {
@@ -119,7 +119,11 @@ async function daemonFigures(): Promise<void> {
     await bench.cleanup();
   }
   record({ name: `cold start, ${N} programs, until every pid exists (daemon)`, unit: 'ms', samples: cold, goal: { max: 500, text: '<= 0.5 s' } });
-  record({ name: 'kill -9 of a program -> its replacement pid exists', unit: 'ms', samples: kill, goal: { max: 20, text: '<= 20 ms and <= 1.5x floor' }, floorRatio: true });
+  record({ name: 'kill -9 of a program -> its replacement pid exists (seen in the table from outside)', unit: 'ms', samples: kill, goal: { max: 20, text: '<= 20 ms and <= 1.5x floor' }, floorRatio: true });
+  const logged: number[] = [];
+  for (let run = 0; run < 2; run++) logged.push(...(await daemonKillFigure(bench.project(sleepers(N)), N)));
+  await bench.cleanup();
+  record({ name: `kill -9 of a program -> replacement spawned (the daemon's own log line, ms clock), ${N} programs`, unit: 'ms', samples: logged, goal: { max: 5, text: '<= 5 ms median' }, floorRatio: true });
   record({ name: `stop all (${N}), by editing state.yaml`, unit: 'ms', samples: stopAll, goal: { max: 300, text: '<= 0.3 s' } });
   record({ name: `start all (${N}), by editing state.yaml`, unit: 'ms', samples: startAll, goal: { max: 500, text: '<= 0.5 s' } });
   record({ name: `daemon RSS with ${N} programs`, unit: 'MB', samples: rss, goal: { max: 50, text: '<= 50 MB' } });
