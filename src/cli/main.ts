@@ -28,6 +28,7 @@ commands:
                           (a git-managed file is never edited: --local overrides it here)
   stop NAME...|all        set state: stopped in the file, wait until down
   restart NAME...|all     bump generation (or restart one instance, web:1), wait
+                          (a git-managed file: a one-off request in the state directory)
                           (start/stop/restart: --no-wait only edits; --timeout 60s)
   logs NAME [-n 20] [-f] [--stderr]   (here -f is --follow; use -c for the file)
                           an instance's output; replicas are shown with a prefix
@@ -58,7 +59,8 @@ global options:
 
 exit codes: 0 ok, 1 not converged (or a verb failed), 2 invalid file, usage or name,
             3 locked by another tend (status: an instance not in its desired state),
-            4 state.yaml is read-only (the message says what to change in its repository)
+            4 state.yaml is managed by git or read-only (the message says what to change
+              in its repository; --local overrides it on this host)
 `;
 
 /** After `logs` or `events`, `-f` means follow (as `tail -f`); the file is then given with -c or --file. */
