@@ -131,7 +131,7 @@ export async function spawnFloor(): Promise<number> {
  * SIGKILLs the process `name` has in `table`, and times until the table names a live
  * replacement (polled without pause). Both kill figures, tend's and the reference's, use it.
  */
-export async function killToReplacement(table: () => Map<string, number | null>, name: string): Promise<number> {
+export async function killToReplacement(table: () => { get(name: string): number | null | undefined }, name: string): Promise<number> {
   const old = table().get(name)!;
   const t0 = performance.now();
   process.kill(old, 'SIGKILL');

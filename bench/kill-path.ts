@@ -8,8 +8,7 @@ import { OsProcessControl } from '../src/spawner/os-process-control.js';
 import { ports } from '../src/cli/context.js';
 import { DesiredSource } from '../src/state/desired/source.js';
 import { RecordStore } from '../src/state/records/records.js';
-import { plan as planFn } from '../src/reconciler/plan.js';
-import { allRunning, Bench, exists, pids, sleepers, stats, waitFor } from './harness.js';
+import { allRunning, Bench, killToReplacement, sleepers, stats, waitFor } from './harness.js';
 
 const N = Number(process.argv[2] ?? 100);
 const bench = new Bench();
@@ -42,17 +41,11 @@ await waitFor('all up', () => allRunning(p, N), 30_000, 5);
 await loop.settle(30_000);
 spent.clear();
 const kills: number[] = [];
+const pidsInLoop = () => ({ get: (name: string) => loop.table().get(name)?.pid });
 for (let k = 0; k < 20; k++) {
-  const name = `s${(k * 7) % N}:0`;
-  const old = loop.table().get(name)!.pid!;
-  const t0 = performance.now();
   lines.length = 0;
-  process.kill(old, 'SIGKILL');
-  await waitFor('replacement', () => {
-    const now = loop.table().get(name)?.pid;
-    return now != null && now !== old && exists(now);
-  }, 5000, 0);
-  kills.push(performance.now() - t0);
+  const t0 = performance.now();
+  kills.push(await killToReplacement(pidsInLoop, `s${(k * 7) % N}:0`));
   if (k === 19) for (const [at, l] of lines) console.log(`  +${(at - t0).toFixed(2)} ms ${l.slice(0, 100)}`);
   await loop.settle(5000);
 }
@@ -63,6 +56,4 @@ for (const [label, xs] of spent) {
   const st = stats(xs);
   console.log(`  ${label}: n=${xs.length}, median ${st.median.toFixed(2)} ms, max ${st.max.toFixed(2)}`);
 }
-void planFn;
-void pids;
 await bench.cleanup();

@@ -11,7 +11,7 @@ import { OsProcessControl } from '../src/spawner/os-process-control.js';
 import { ports } from '../src/cli/context.js';
 import { DesiredSource } from '../src/state/desired/source.js';
 import { RecordStore } from '../src/state/records/records.js';
-import { allRunning, type Bench, exists, exit, pids, sleepers, timeIt, waitFor } from './harness.js';
+import { allRunning, type Bench, exists, exit, killToReplacement, pids, sleepers, timeIt, waitFor } from './harness.js';
 import type { Project } from '../test/helpers/project.js';
 
 type RecordFigure = (f: { name: string; unit: 'ms' | 'MB' | 'KB'; samples: number[]; goal?: { max: number; text: string } }) => void;
@@ -43,16 +43,9 @@ export async function scaleFigures(bench: Bench, record: RecordFigure, sizes: nu
     const perProgram = (heapUsed() - base) / M / 1024;
     // kill -9: the replacement's pid in the table the loop keeps (read in-process, polled every turn).
     const kills: number[] = [];
+    const pidsInLoop = () => ({ get: (name: string) => loop.table().get(name)?.pid });
     for (let k = 0; k < 10; k++) {
-      const name = `s${(k * 37) % M}:0`;
-      const old = loop.table().get(name)!.pid!;
-      const t0 = performance.now();
-      process.kill(old, 'SIGKILL');
-      await waitFor('replacement', () => {
-        const now = loop.table().get(name)?.pid;
-        return now != null && now !== old && exists(now);
-      }, 10_000, 0);
-      kills.push(performance.now() - t0);
+      kills.push(await killToReplacement(pidsInLoop, `s${(k * 37) % M}:0`));
       await loop.settle(10_000);
     }
     // An edit of one program (a new argument), written atomically: until its new pid exists.

@@ -37,7 +37,7 @@ export class GitDriver {
     const token = options.tokenFile ? readFileSync(options.tokenFile, 'utf8').trim() : null;
     const source: GitSource = { url: options.url, ref: options.ref, path: options.path, allowEmpty: options.allowEmpty, sshKey: options.sshKey, knownHosts: options.knownHosts, token, timeoutMs: options.timeoutMs };
     // The commits whose files a running program works in are kept.
-    const cwdsInUse = () => [...new RecordStore(globals.stateDir).load().values()].flatMap((r) => (r.pid === null ? [] : [processCwd(r.pid) ?? []].flat()));
+    const cwdsInUse = () => [...new RecordStore(globals.stateDir).load().values()].map((r) => (r.pid === null ? null : processCwd(r.pid))).filter((cwd): cwd is string => cwd !== null);
     this.sync = new GitSync(source, globals.stateDir, cwdsInUse);
   }
 

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { parseDuration } from '../state/desired/duration.js';
@@ -107,8 +106,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.version) {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`tend ${pkg.version}\n`);
+    process.stdout.write(`tend ${(await import('./version.js')).tendVersion()}\n`);
     return EXIT.OK;
   }
   const [command, ...rest] = positionals;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { tendVersion } from './version.js';
 import { isTendError } from '../errors.js';
 import { renderExposition } from '../reconciler/exposition.js';
 import { metricFamilies, type TelemetrySnapshot } from '../reconciler/metrics.js';
@@ -12,10 +13,6 @@ import { RecordStore, type InstanceRecord } from '../state/records/records.js';
 import { askDaemon } from './control-client.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
-
-export function tendVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 interface Sources {
   desired: DesiredState | null;

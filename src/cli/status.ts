@@ -6,7 +6,7 @@ import { RecordStore } from '../state/records/records.js';
 import type { DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { gitDir, readSyncStatus } from '../gitops/sync-state.js';
+import { isSyncedFile, readSyncStatus } from '../gitops/sync-state.js';
 import { renderSource } from './status-source.js';
 import { cpuPercent, usageCells, usageShown, type UsageShown } from '../reconciler/usage-columns.js';
 
@@ -48,10 +48,6 @@ function collect(globals: GlobalOptions, measure?: Measure): { rows: StatusRow[]
   return { rows, unreadable };
 }
 
-function gitManagedBySync(globals: GlobalOptions): boolean {
-  return globals.file.startsWith(gitDir(globals.stateDir) + '/');
-}
-
 /** With --watch, CPU% is over the last refresh (as top); once, since the process started (as ps). */
 interface Measure {
   control: OsProcessControl;
@@ -74,7 +70,7 @@ export async function statusCommand(globals: GlobalOptions, names: string[], jso
   const { rows, unknown } = filterRows(all, names);
   for (const n of unknown) process.stderr.write(`${n}: ERROR (no such program)\n`);
   // A git source's state, on every row of --json (the array stays the contract), above the table.
-  const sync = gitManagedBySync(globals) ? readSyncStatus(globals.stateDir) : null;
+  const sync = isSyncedFile(globals.file, globals.stateDir) ? readSyncStatus(globals.stateDir) : null;
   if (json) process.stdout.write(JSON.stringify(sync ? rows.map((r) => ({ ...r, source: sync })) : rows, null, 2) + '\n');
   else {
     if (sync) process.stdout.write(renderSource(sync, Date.now()));

@@ -7,9 +7,11 @@ import { RestartRequests } from '../state/records/restart-requests.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
 
-interface Target {
+/** What a verb acts on: a program, or one instance of it (`restart web:1`), or a name that matched nothing. */
+export interface Target {
   name: string;
   program: string;
+  /** Set for `restart web:1`. */
   instance: string | null;
   error: string | null;
 }

@@ -11,7 +11,7 @@ import type { GlobalOptions } from './context.js';
 import { converge } from './converge.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
-import { gitVerb } from './verbs-git.js';
+import { gitVerb, type Target } from './verbs-git.js';
 
 export type Verb = 'start' | 'stop' | 'restart';
 
@@ -25,13 +25,6 @@ export interface VerbOptions {
   local?: boolean;
 }
 
-interface Target {
-  name: string;
-  program: string;
-  /** Set for `restart web:1`. */
-  instance: string | null;
-  error: string | null;
-}
 
 const DONE: Record<Verb, string> = { start: 'started', stop: 'stopped', restart: 'restarted' };
 

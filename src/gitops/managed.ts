@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { gitDir, readSyncStatus } from './sync-state.js';
+import { isSyncedFile, readSyncStatus } from './sync-state.js';
 import { redactUrl } from './url.js';
 
 /** Where a git-managed state.yaml comes from: what a person must change, and where. */
@@ -20,7 +20,7 @@ export interface ManagedBy {
  */
 export function gitManaged(file: string, stateDir: string): ManagedBy | null {
   const sync = readSyncStatus(stateDir);
-  if (sync && path.resolve(file).startsWith(gitDir(stateDir) + path.sep)) return { kind: 'sync', ...sync.source };
+  if (sync && isSyncedFile(file, stateDir)) return { kind: 'sync', ...sync.source };
   const dir = path.dirname(file);
   const run = (args: string[]) => {
     const r = spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8', timeout: 5000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });

@@ -29,6 +29,11 @@ export function syncFile(stateDir: string): string {
   return path.join(gitDir(stateDir), 'sync.json');
 }
 
+/** The file is the link of a `reconcile --git` state directory (not a file of the user's). */
+export function isSyncedFile(file: string, stateDir: string): boolean {
+  return path.resolve(file).startsWith(gitDir(stateDir) + path.sep);
+}
+
 /** Where the loop reads the file: through the `current` link, so relative paths stay the same from commit to commit. */
 export function linkedFile(stateDir: string, filePath: string): string {
   return path.join(gitDir(stateDir), 'current', filePath);

@@ -23,6 +23,12 @@ export function parseProcStat(pid: number, text: string): ProcStat | null {
   return { pid, state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), startTime };
 }
 
+/** User plus system CPU time (fields 14 and 15) of a /proc/PID/stat line, in clock ticks. */
+export function statCpuTicks(text: string): number {
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]) || 0;
+}
+
 /** The state field (field 3: R, S, Z...) of a /proc/PID/stat line in `bytes[0..length)`, or '?'. */
 export function statState(bytes: Uint8Array, length: number): string {
   let at = length - 1;

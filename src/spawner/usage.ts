@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { LimitKind } from '../state/desired/schema.js';
 import { ProcReader } from './proc-read.js';
+import { statCpuTicks } from './proc-stat.js';
 
 /**
  * One value per limit kind: memory in bytes (PSS summed over the tree, shared pages counted
@@ -54,9 +55,7 @@ export function cpuSeconds(pids: readonly number[], reader: ProcReader): number 
   let ticks = 0;
   for (const pid of pids) {
     const text = reader.read(`/proc/${pid}/stat`);
-    if (text === null) continue;
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]) || 0;
+    if (text !== null) ticks += statCpuTicks(text);
   }
   return ticks / USER_HZ;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { writePrivateFile } from './private-files.js';
@@ -46,18 +46,18 @@ export class HostFiles {
     writePrivateFile(this.overridesFile, JSON.stringify(Object.fromEntries(overrides), null, 2) + '\n');
   }
 
-  /** A key that changes when either file does. */
+  /**
+   * A key that changes when either file does, from a stat of each (read on every pass):
+   * both are replaced whole (a new inode) or removed, and an edit by hand moves the mtime.
+   */
   key(): string {
-    return `${readText(this.labelsFile)}\0${readText(this.overridesFile)}`;
+    return `${identity(this.labelsFile)}\0${identity(this.overridesFile)}`;
   }
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
+function identity(file: string): string {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeNs}` : '';
 }
 
 function readJson(file: string): Record<string, unknown> | null {

@@ -156,17 +156,23 @@ export class RecordStore {
   save(table: RecordTable, touched?: ReadonlySet<string>): boolean {
     const before = this.written;
     if (before && this.journal.length < Math.max(JOURNAL_MIN, table.size)) {
-      // Told which records changed (the executor's intents), only those are rendered.
-      const names = touched ?? table.keys();
-      const now = touched ? new Map(before) : new Map<string, string>();
-      for (const name of names) {
+      // Told which records changed (the executor's intents), only those are rendered, and
+      // the map of what was written is updated in place (a failed append drops it anyway).
+      const now = touched ? before : new Map<string, string>();
+      const changed: string[] = [];
+      const removed: string[] = [];
+      for (const name of touched ?? table.keys()) {
         const r = table.get(name);
-        if (r) now.set(name, recordJson(r));
-        else now.delete(name);
+        if (!r) {
+          if (before.has(name)) removed.push(name);
+          now.delete(name);
+          continue;
+        }
+        const json = recordJson(r);
+        if (before.get(name) !== json) changed.push(json);
+        now.set(name, json);
       }
-      if (!touched) for (const r of table.values()) if (!now.has(r.name)) now.set(r.name, recordJson(r));
-      const changed = [...(touched ?? now.keys())].filter((name) => now.has(name) && before.get(name) !== now.get(name)).map((name) => now.get(name)!);
-      const removed = [...(touched ?? before.keys())].filter((name) => before.has(name) && !now.has(name));
+      if (!touched) for (const name of before.keys()) if (!table.has(name)) removed.push(name);
       if (changed.length === 0 && removed.length === 0) return false;
       try {
         this.journal.append(changed, removed);
