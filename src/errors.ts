@@ -6,6 +6,7 @@ export type TendErrorCode =
   | 'LOCKED' // another actor holds the state directory
   | 'USER_SWITCH' // `user:` cannot be honoured
   | 'UNKNOWN_INSTANCE'
+  | 'NO_DAEMON' // nothing answers on the control socket: no request reached a daemon
   | 'CONTROL'; // the daemon's control socket failed or refused
 
 /** One located problem in a file: `file:line:col: path: message`. */

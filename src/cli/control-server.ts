@@ -1,8 +1,9 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import type { ReconcileLoop } from '../runtime/loop.js';
 import type { TendEvent } from '../state/records/events.js';
-import { controlSocketPath, MAX_REQUEST_BYTES, parseRequest, REQUEST_TIMEOUT_MS, type ControlReply, type ControlRequest } from './control-protocol.js';
+import { controlSocketPath, MAX_REQUEST_BYTES, parseRequest, REQUEST_TIMEOUT_MS, type ControlReply, type ControlRequest, type VerbRequest } from './control-protocol.js';
 
 /**
  * The daemon's control socket: a Unix socket in the state directory, mode 0600, so only
@@ -11,8 +12,12 @@ import { controlSocketPath, MAX_REQUEST_BYTES, parseRequest, REQUEST_TIMEOUT_MS,
  */
 export interface ControlSources {
   loop: ReconcileLoop;
-  /** The status rows, as `tend status --json` prints them. */
-  status: () => unknown[];
+  /** The state file this daemon serves: a request about another is sent back to be done by its asker. */
+  file: string;
+  /** The status rows, as `tend status --json` prints them (with `measure`, what each tree uses too). */
+  status: (measure: boolean) => { instances: unknown[]; unreadable?: boolean; warning?: string | null };
+  /** A client's verb, made here; absent where the daemon cannot make verbs (the client then makes it). */
+  verb?: (request: VerbRequest) => Promise<ControlReply>;
   /** Subscribes to events; returns the unsubscribe function. */
   subscribe: (listener: (event: TendEvent) => void) => () => void;
   /** The metrics in the text exposition format. */
@@ -48,7 +53,10 @@ export async function serveControl(stateDir: string, sources: ControlSources): P
       socket.setTimeout(0);
       const request = parseRequest(buffer.slice(0, end));
       if (typeof request !== 'string' && request.op === 'events') return stream(socket, sources);
-      void handle(request, sources).then((r) => reply(socket, r));
+      void handle(request, sources).then(
+        (r) => reply(socket, r),
+        (e: Error) => reply(socket, { ok: false, error: e.message }),
+      );
     });
   });
   const previous = process.umask(0o177);
@@ -73,11 +81,18 @@ export async function serveControl(stateDir: string, sources: ControlSources): P
 
 async function handle(request: ControlRequest | string, sources: ControlSources): Promise<ControlReply> {
   if (typeof request === 'string') return { ok: false, error: request };
+  if ('file' in request && request.file !== undefined && path.resolve(request.file) !== sources.file) {
+    return { ok: false, error: `this daemon serves ${sources.file}, not ${request.file}`, fallback: true };
+  }
   switch (request.op) {
     case 'ping':
       return { ok: true, pid: process.pid };
-    case 'status':
-      return { ok: true, instances: sources.status() };
+    case 'status': {
+      const { instances, unreadable, warning } = sources.status(request.measure === true);
+      return { ok: true, instances, ...(unreadable ? { unreadable } : {}), ...(warning ? { warning } : {}) };
+    }
+    case 'verb':
+      return sources.verb ? sources.verb(request) : { ok: false, error: 'this daemon does not make verbs', fallback: true };
     case 'metrics':
       return { ok: true, text: sources.metrics() };
     case 'pass': {

@@ -131,8 +131,11 @@ async function main(argv: string[]): Promise<number> {
       // the event loop for another second (seen with chokidar), which a container's stop pays.
       process.exit(await reconcileDaemon(globals, options));
     }
-    case 'status':
-      return (await import('./status.js')).statusCommand(globals, rest, values.json ?? false, values.watch ?? false);
+    case 'status': {
+      // A running daemon answers: the file's parser and the process table stay unloaded here.
+      const viaDaemon = values.watch ? null : await (await import('./via-daemon.js')).statusViaDaemon(globals, rest, values.json ?? false);
+      return viaDaemon ?? (await import('./status.js')).statusCommand(globals, rest, values.json ?? false, values.watch ?? false);
+    }
     case 'service':
       return (await import('./service.js')).serviceCommand(globals, rest, values.user ?? false, values.output);
     case 'metrics':
@@ -152,8 +155,13 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./validate.js')).validateCommand(globals, values.json ?? false);
     case 'start':
     case 'stop':
-    case 'restart':
-      return (await import('./verbs.js')).verbCommand(globals, command, rest, { wait: !values['no-wait'], timeoutMs, json: values.json ?? false, local: values.local ?? false });
+    case 'restart': {
+      if (rest.length === 0) throw usage(`tend ${command} needs a NAME (a program, an instance such as web:1, or all)`);
+      const options = { wait: !values['no-wait'], timeoutMs, json: values.json ?? false, local: values.local ?? false };
+      // A running daemon makes the edit and acts on it at once; without one, this process does.
+      const viaDaemon = await (await import('./via-daemon.js')).verbViaDaemon(globals, command, rest, options);
+      return viaDaemon ?? (await import('./verbs.js')).verbCommand(globals, command, rest, options);
+    }
     case 'logs':
       return (await import('./logs.js')).logsCommand(globals, rest, { lines: count(values.lines), follow: values.follow ?? false, stderr: values.stderr ?? false });
     case 'events':

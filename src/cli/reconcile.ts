@@ -10,7 +10,8 @@ import { converge } from './converge.js';
 import { Console } from './console.js';
 import { parseInstanceName } from '../state/desired/schema.js';
 import { serveControl } from './control-server.js';
-import { collectStatus } from './status.js';
+import { collectMeasured, collectStatus } from './status.js';
+import type { VerbRequest } from './control-protocol.js';
 import { buildLoop, logLine, systemClock, type GlobalOptions } from './context.js';
 import { Telemetry } from '../runtime/telemetry.js';
 import { daemonMetrics } from './metrics.js';
@@ -104,7 +105,13 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     echo.start();
   }
   // Without its control socket (a full disk, say) the daemon still converges; verbs then wait on their own.
-  const control = await serveControl(globals.stateDir, { loop, subscribe, status: () => collectStatus(globals), metrics }).catch((e: Error) => {
+  const status = (measure: boolean) => {
+    if (!measure) return { instances: collectStatus(globals) };
+    const { rows, unreadable, warning } = collectMeasured(globals);
+    return { instances: rows, unreadable, warning };
+  };
+  const verb = async (request: VerbRequest) => (await import('./verbs.js')).verbInDaemon(globals, loop, request, logLine);
+  const control = await serveControl(globals.stateDir, { loop, file: globals.file, subscribe, status, verb, metrics }).catch((e: Error) => {
     logLine(`cannot open the control socket: ${e.message}; the daemon goes on converging, but verbs cannot wait on it`);
     return null;
   });

@@ -1,4 +1,4 @@
-import { formatUptime, isSettled, statusRows, type InstanceStatus } from '../reconciler/status.js';
+import { statusRows, type InstanceStatus } from '../reconciler/status.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { isTendError } from '../errors.js';
 import { loadHostState } from '../state/desired/load.js';
@@ -6,28 +6,27 @@ import { RecordStore } from '../state/records/records.js';
 import type { DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { isSyncedFile, readSyncStatus } from '../gitops/sync-state.js';
-import { renderSource } from './status-source.js';
-import { cpuPercent, usageCells, usageShown, type UsageShown } from '../reconciler/usage-columns.js';
+import { cpuPercent, usageShown } from '../reconciler/usage-columns.js';
+import { filterRows, renderTable, showStatus, type Collected, type StatusRow } from './status-render.js';
+
+export { filterRows, renderTable, type StatusRow } from './status-render.js';
 
 /** Reads the table and /proc (never the lock: status works while a daemon runs). */
 export function collectStatus(globals: GlobalOptions): InstanceStatus[] {
   return collect(globals).rows;
 }
 
-/** A status row with what its tree uses now (the command's rows; the cheap reader above leaves it out). */
-export type StatusRow = InstanceStatus & { usage?: UsageShown | null };
-
-function collect(globals: GlobalOptions, measure?: Measure): { rows: StatusRow[]; unreadable: boolean } {
+function collect(globals: GlobalOptions, measure?: Measure): Collected {
   let desired: DesiredState | null = null;
   let unreadable = false;
+  let warning: string | null = null;
   try {
     desired = loadHostState(globals.file, globals.stateDir).desired;
   } catch (e) {
     if (!isTendError(e)) throw e;
     unreadable = isTendError(e, 'STATE_FILE_UNREADABLE');
     const why = unreadable ? e.message : `${globals.file} is invalid (${e.message.split('\n')[0]})`;
-    process.stderr.write(`tend: ${why}; showing the process table only\n`);
+    warning = `tend: ${why}; showing the process table only\n`;
   }
   const records = new RecordStore(globals.stateDir).load();
   const control = measure?.control ?? new OsProcessControl();
@@ -45,7 +44,7 @@ function collect(globals: GlobalOptions, measure?: Measure): { rows: StatusRow[]
       if (m && row.pid !== null) measure.previous.set(row.name, { pid: row.pid, cpu: m.cpuSeconds, at: now });
     }
   }
-  return { rows, unreadable };
+  return { rows, unreadable, warning };
 }
 
 /** With --watch, CPU% is over the last refresh (as top); once, since the process started (as ps). */
@@ -54,31 +53,14 @@ interface Measure {
   previous: Map<string, { pid: number; cpu: number; at: number }>;
 }
 
-/** Keeps rows named `web` (every replica) or `web:1`; returns the names that matched nothing. */
-/** Keeps rows named `web` (every replica), `web:1`, or `GROUP:*` (every program of the group); returns the names that matched nothing. */
-export function filterRows(rows: InstanceStatus[], names: string[]): { rows: InstanceStatus[]; unknown: string[] } {
-  if (names.length === 0 || names.includes('all')) return { rows, unknown: [] };
-  const matches = (r: InstanceStatus, n: string) => r.name === n || r.program === n || (n.endsWith(':*') && (r.group === n.slice(0, -2) || r.program === n.slice(0, -2)));
-  const unknown = names.filter((n) => !rows.some((r) => matches(r, n)));
-  return { rows: rows.filter((r) => names.some((n) => matches(r, n))), unknown };
+export async function statusCommand(globals: GlobalOptions, names: string[], json: boolean, watch = false): Promise<number> {
+  if (watch) return watchStatus(globals, names, { control: new OsProcessControl(), previous: new Map() });
+  return showStatus(globals, collectMeasured(globals), names, json);
 }
 
-export async function statusCommand(globals: GlobalOptions, names: string[], json: boolean, watch = false): Promise<number> {
-  const measure: Measure = { control: new OsProcessControl(), previous: new Map() };
-  if (watch) return watchStatus(globals, names, measure);
-  const { rows: all, unreadable } = collect(globals, measure);
-  const { rows, unknown } = filterRows(all, names);
-  for (const n of unknown) process.stderr.write(`${n}: ERROR (no such program)\n`);
-  // A git source's state, on every row of --json (the array stays the contract), above the table.
-  const sync = isSyncedFile(globals.file, globals.stateDir) ? readSyncStatus(globals.stateDir) : null;
-  if (json) process.stdout.write(JSON.stringify(sync ? rows.map((r) => ({ ...r, source: sync })) : rows, null, 2) + '\n');
-  else {
-    if (sync) process.stdout.write(renderSource(sync, Date.now()));
-    if (!unreadable || rows.length > 0) process.stdout.write(renderTable(rows));
-  }
-  // No file at all is an error (a wrong -f, a wrong directory), not "no programs".
-  if (unknown.length > 0 || unreadable) return EXIT.INVALID;
-  return rows.every(isSettled) ? EXIT.OK : EXIT.NOT_RUNNING;
+/** What `tend status` shows, measured once (CPU% since each process started): here, or in the daemon for a client. */
+export function collectMeasured(globals: GlobalOptions, control = new OsProcessControl()): Collected {
+  return collect(globals, { control, previous: new Map() });
 }
 
 /**
@@ -95,7 +77,8 @@ async function watchStatus(globals: GlobalOptions, names: string[], measure: Mea
   };
   process.once('SIGINT', end).once('SIGTERM', end);
   while (!stop) {
-    const { rows } = collect(globals, measure);
+    const { rows, warning } = collect(globals, measure);
+    if (warning) process.stderr.write(warning);
     const shown = filterRows(rows, names).rows;
     const header = `${new Date().toISOString().replace('T', ' ').slice(0, 19)}  ${globals.file}  (every 1s, Ctrl-C to quit)\n\n`;
     process.stdout.write((tty ? '\x1b[H\x1b[2J' : '') + header + renderTable(shown) + (tty ? '' : '\n'));
@@ -107,26 +90,3 @@ async function watchStatus(globals: GlobalOptions, names: string[], measure: Mea
   return EXIT.OK;
 }
 
-export function renderTable(rows: StatusRow[]): string {
-  if (rows.length === 0) return 'no programs\n';
-  const usage = rows.some((r) => r.usage !== undefined);
-  const fds = rows.some((r) => r.usage?.openFdsLimit != null);
-  const table = [
-    ['NAME', 'STATE', 'PID', 'UPTIME', ...(usage ? ['CPU%', 'MEM'] : []), ...(fds ? ['FDS'] : []), 'RESTARTS', 'REASON'],
-    ...rows.map((r) => {
-      const cells = usageCells(r.usage);
-      return [
-        r.name,
-        r.desired === 'running' || r.state !== 'STOPPED' ? r.state : r.desired === 'removed' || r.desired === 'skipped' ? `STOPPED (${r.desired})` : 'STOPPED',
-        r.pid === null ? '-' : String(r.pid),
-        r.uptimeMs === null ? '-' : formatUptime(r.uptimeMs),
-        ...(usage ? [cells.cpu, cells.mem] : []),
-        ...(fds ? [cells.fds] : []),
-        String(r.restarts),
-        (r.detail ? `${r.reason} (${r.detail})` : (r.reason ?? '-')) + (r.override ? ` [local override: ${r.override}; tend ${r.override === 'stopped' ? 'start' : 'stop'} ${r.program} --local lifts it]` : ''),
-      ];
-    }),
-  ];
-  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  return table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]! + 2))).join('').trimEnd()).join('\n') + '\n';
-}

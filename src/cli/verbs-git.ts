@@ -6,6 +6,7 @@ import { HostFiles } from '../state/records/host-files.js';
 import { RestartRequests } from '../state/records/restart-requests.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
+import type { VerbIo } from './verbs.js';
 
 /** What a verb acts on: a program, or one instance of it (`restart web:1`), or a name that matched nothing. */
 export interface Target {
@@ -25,7 +26,7 @@ type Outcome = { exit: number } | { targets: Target[]; instanceRestarts: Map<str
  * set a local override that lasts until lifted or until a commit changes the program.
  * Null when the file is not git-managed.
  */
-export function gitVerb(globals: GlobalOptions, verb: 'start' | 'stop' | 'restart', targets: Target[], desired: DesiredState, text: string, local: boolean): Outcome | null {
+export function gitVerb(globals: GlobalOptions, verb: 'start' | 'stop' | 'restart', targets: Target[], desired: DesiredState, text: string, local: boolean, io: VerbIo): Outcome | null {
   const managed = gitManaged(globals.file, globals.stateDir);
   if (!managed) return null;
   const ok = targets.filter((t) => !t.error);
@@ -43,7 +44,7 @@ export function gitVerb(globals: GlobalOptions, verb: 'start' | 'stop' | 'restar
   }
   const want = verb === 'stop' ? 'stopped' : 'running';
   if (!local) {
-    process.stderr.write(refusal(managed, verb, want, ok.map((t) => t.program), text));
+    io.err(refusal(managed, verb, want, ok.map((t) => t.program), text));
     return { exit: EXIT.READ_ONLY };
   }
   for (const t of ok) {

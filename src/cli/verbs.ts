@@ -8,9 +8,11 @@ import { loadStateText } from '../state/desired/load.js';
 import { RestartRequests } from '../state/records/restart-requests.js';
 import { instanceName, parseInstanceName, type DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
-import { converge } from './converge.js';
+import { converge, type ConvergeOutcome } from './converge.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
+import type { ControlReply, VerbRequest } from './control-protocol.js';
+import type { ReconcileLoop } from '../runtime/loop.js';
 import { gitVerb, type Target } from './verbs-git.js';
 
 export type Verb = 'start' | 'stop' | 'restart';
@@ -26,20 +28,38 @@ export interface VerbOptions {
 }
 
 
+/** Where a verb's words go: the terminal, or (run inside the daemon for a client) a reply. */
+export interface VerbIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const terminalIo: VerbIo = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+
+/** Brings the actual state to the edited file's: asks the daemon or runs a pass here (the CLI), or settles the loop (inside the daemon). */
+export type Settle = (timeoutMs: number, written: boolean) => Promise<ConvergeOutcome>;
+
 const DONE: Record<Verb, string> = { start: 'started', stop: 'stopped', restart: 'restarted' };
 
 /**
  * `tend start|stop|restart NAME... | all`: an edit of state.yaml (state:, generation:),
  * or of the restart counter of one instance, then a wait until it has converged.
  */
-export async function verbCommand(globals: GlobalOptions, verb: Verb, names: string[], options: VerbOptions): Promise<number> {
+export async function verbCommand(
+  globals: GlobalOptions,
+  verb: Verb,
+  names: string[],
+  options: VerbOptions,
+  io: VerbIo = terminalIo,
+  settle: Settle = (timeoutMs, written) => converge(globals, 'command', timeoutMs, () => {}, written),
+): Promise<number> {
   if (names.length === 0) throw new UsageError(`tend ${verb} needs a NAME (a program, an instance such as web:1, or all)`);
   // Read, edit and write under the edit lock: two verbs at once must not write over each other.
   // A file this user cannot write needs no lock: the edit is refused with what to change instead.
   const lock = unwritableReason(globals.file) === null ? await editLock(globals) : null;
   let edit: EditOutcome;
   try {
-    edit = editFile(globals, verb, names, options.local ?? false);
+    edit = editFile(globals, verb, names, options.local ?? false, io);
   } finally {
     await lock?.release();
   }
@@ -48,9 +68,9 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
 
   const results = new Map<string, string | null>();
   if (options.wait && targets.some((t) => !t.error)) {
-    const outcome = await converge(globals, 'command', options.timeoutMs, () => {}, edit.written);
+    const outcome = await settle(options.timeoutMs, edit.written);
     if (outcome.ran === 'locked') {
-      process.stderr.write(`tend: the edit is made, but ${outcome.message}\n`);
+      io.err(`tend: the edit is made, but ${outcome.message}\n`);
       return EXIT.LOCKED;
     }
     // Say what is true of each target now, not what was hoped for: the table and /proc.
@@ -69,9 +89,30 @@ export async function verbCommand(globals: GlobalOptions, verb: Verb, names: str
     const result = error ? 'error' : options.wait ? DONE[verb] : `${verb} requested`;
     return { name: t.name, result, error };
   });
-  if (options.json) process.stdout.write(JSON.stringify(lines, null, 2) + '\n');
-  else for (const l of lines) process.stdout.write(l.error ? `${l.name}: ERROR (${l.error})\n` : `${l.name}: ${l.result}\n`);
+  if (options.json) io.out(JSON.stringify(lines, null, 2) + '\n');
+  else io.out(lines.map((l) => (l.error ? `${l.name}: ERROR (${l.error})\n` : `${l.name}: ${l.result}\n`)).join(''));
   return lines.some((l) => l.error) ? (targets.some((t) => t.error) ? EXIT.INVALID : EXIT.NOT_CONVERGED) : EXIT.OK;
+}
+
+/**
+ * A client's verb, made inside the daemon: the same edit under the same lock, then the loop
+ * settles at once, without waiting for the file to be still (it wrote the file itself). The
+ * client pays for starting Node and no more: the parser is loaded here, and the pass starts
+ * without a round trip. A file this daemon cannot write goes back to the client, which may.
+ */
+export async function verbInDaemon(globals: GlobalOptions, loop: Pick<ReconcileLoop, 'trustFile' | 'settle'>, request: VerbRequest, log: (line: string) => void): Promise<ControlReply> {
+  if (unwritableReason(globals.file) !== null) return { ok: false, error: `the daemon cannot write ${globals.file}`, fallback: true };
+  log(`tend ${request.verb} ${request.names.join(' ')}${request.local ? ' --local' : ''}: asked on the control socket`);
+  let stdout = '';
+  let stderr = '';
+  const io: VerbIo = { out: (t) => void (stdout += t), err: (t) => void (stderr += t) };
+  const settle: Settle = async (timeoutMs, written) => {
+    if (written) loop.trustFile();
+    const r = await loop.settle(timeoutMs);
+    return { ran: 'daemon', converged: r.converged, problems: r.problems, fileProblems: r.fileProblems };
+  };
+  const exit = await verbCommand(globals, request.verb, request.names, { wait: request.wait, timeoutMs: request.timeoutMs, json: request.json, local: request.local }, io, settle);
+  return { ok: true, exit, stdout, stderr };
 }
 
 /** The edit lock of state.yaml, waiting for another verb that holds it (up to 10 s). */
@@ -95,25 +136,25 @@ interface Wanted {
 }
 
 /** The read-edit-write of state.yaml (and of restart requests), made under the edit lock. */
-function editFile(globals: GlobalOptions, verb: Verb, names: string[], local: boolean): EditOutcome {
+function editFile(globals: GlobalOptions, verb: Verb, names: string[], local: boolean, io: VerbIo): EditOutcome {
   const bytes = readStateFile(globals.file);
   let desired: DesiredState;
   try {
     desired = loadStateText(bytes, globals.file, globals.stateDir).desired;
   } catch (e) {
     if (!isTendError(e, 'INVALID_STATE_FILE')) throw e;
-    process.stderr.write(`${e.problems.map(formatProblem).join('\n')}\ntend: ${globals.file} is invalid; fix it before tend ${verb} can edit it\n`);
+    io.err(`${e.problems.map(formatProblem).join('\n')}\ntend: ${globals.file} is invalid; fix it before tend ${verb} can edit it\n`);
     return { exit: EXIT.INVALID };
   }
   const text = bytes.toString('utf8'); // valid UTF-8: validation checked it
   const targets = resolveTargets(desired, verb, names);
   const generations = new Map([...desired.programs.values()].map((p) => [p.name, p.generation]));
   const replicas = new Map([...desired.programs.values()].map((p) => [p.name, p.replicas]));
-  const managed = gitVerb(globals, verb, targets, desired, text, local);
+  const managed = gitVerb(globals, verb, targets, desired, text, local, io);
   if (managed && 'exit' in managed) return managed;
   if (managed) return { targets, wanted: { replicas, generations, instanceRestarts: managed.instanceRestarts }, written: false };
   if (local) {
-    process.stderr.write(`tend: --local overrides a file that git manages; ${globals.file} is not one: tend ${verb} edits it\n`);
+    io.err(`tend: --local overrides a file that git manages; ${globals.file} is not one: tend ${verb} edits it\n`);
   }
 
   const edits: FieldEdit[] = [];
@@ -130,7 +171,7 @@ function editFile(globals: GlobalOptions, verb: Verb, names: string[], local: bo
   if (edited !== text) {
     const why = unwritableReason(globals.file);
     if (why) {
-      process.stderr.write(
+      io.err(
         `tend: ${globals.file} is not writable (${why}); it may be a read-only checkout of a config repository.\n` +
           `Make the same change where the file comes from (commit and push), and tend applies it on the next pull:\n` +
           edits.map((e) => `  programs.${e.program}.${e.field}: ${e.value}\n`).join(''),

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isSyncedFile, readSyncStatus } from './sync-state.js';
 import { redactUrl } from './url.js';
@@ -22,6 +23,9 @@ export function gitManaged(file: string, stateDir: string): ManagedBy | null {
   const sync = readSyncStatus(stateDir);
   if (sync && isSyncedFile(file, stateDir)) return { kind: 'sync', ...sync.source };
   const dir = path.dirname(file);
+  // Most files are in no repository: a few stats say so without starting git (which a verb
+  // made inside the daemon would wait for). GIT_DIR points git elsewhere: then ask it.
+  if (!insideRepository(dir) && process.env.GIT_DIR === undefined) return null;
   const run = (args: string[]) => {
     const r = spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8', timeout: 5000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
     return r.status === 0 ? r.stdout.trim() : null;
@@ -33,4 +37,12 @@ export function gitManaged(file: string, stateDir: string): ManagedBy | null {
   const url = run(['remote', 'get-url', remote]) ?? remote;
   const branch = run(['rev-parse', '--abbrev-ref', 'HEAD']) ?? 'HEAD';
   return { kind: 'checkout', url: redactUrl(url), ref: branch, path: tracked };
+}
+
+/** A `.git` (a directory, or a worktree's file) in this directory or one above it. */
+function insideRepository(dir: string): boolean {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    if (existsSync(path.join(at, '.git'))) return true;
+    if (path.dirname(at) === at) return false;
+  }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatProblem, TendError, type Problem } from '../../errors.js';
 import { lookupUser } from './passwd.js';
 import { instanceProcess, type DesiredState, type ProgramSpec } from './schema.js';
-import { validateState } from './validate.js';
+import { validateState, type ValidateOptions, type Validation } from './validate.js';
 import { applyHostView } from './host-view.js';
 import { HostFiles } from '../records/host-files.js';
 
@@ -36,7 +36,7 @@ export function loadState(file: string, stateDir: string): LoadResult {
 }
 
 export function loadStateText(input: string | Uint8Array, file: string, stateDir: string): LoadResult {
-  const result = validateState(input, { file, stateDir });
+  const result = validated(input, { file, stateDir });
   if (!result.ok) {
     const problems = [...result.problems, ...hostProblems(result.partial?.values() ?? [], file).map((p) => p.problem)];
     throw new TendError('INVALID_STATE_FILE', problems.map(formatProblem).join('\n'), { problems });
@@ -49,6 +49,23 @@ export function loadStateText(input: string | Uint8Array, file: string, stateDir
     programProblems.push(problem);
   }
   return { desired: { ...result.desired, programs }, programProblems };
+}
+
+/**
+ * The last text validated and what it gave. A verb made inside the daemon reads the very
+ * bytes the loop validated last, and validating is a pure function of the text, the file's
+ * path and the state directory (the host checks, which are not, run every time). Nothing
+ * mutates a validation: loadStateText copies what it changes.
+ */
+let lastValidated: { bytes: Buffer; options: ValidateOptions; result: Validation } | null = null;
+
+function validated(input: string | Uint8Array, options: ValidateOptions): Validation {
+  const bytes = typeof input === 'string' ? Buffer.from(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const last = lastValidated;
+  if (last && last.options.file === options.file && last.options.stateDir === options.stateDir && last.bytes.equals(bytes)) return last.result;
+  const result = validateState(bytes, options);
+  lastValidated = { bytes: Buffer.from(bytes), options: { ...options }, result };
+  return result;
 }
 
 /** The host checks of every program that has no problem yet. */
