@@ -1,7 +1,7 @@
+import { RecordStore } from './shipped.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { exited, Project, waitFor } from '../test/helpers/project.js';
-import { RecordStore } from '../src/state/records/records.js';
 
 export { waitFor };
 

@@ -3,11 +3,7 @@
  * and 100 programs, each stage of the pass timed (`npm run build && node --import=tsx
  * bench/kill-path.ts`). A profile, for the README's account of the restart path.
  */
-import { ReconcileLoop } from '../src/runtime/loop.js';
-import { OsProcessControl } from '../src/spawner/os-process-control.js';
-import { ports } from '../src/cli/context.js';
-import { DesiredSource } from '../src/state/desired/source.js';
-import { RecordStore } from '../src/state/records/records.js';
+import { ReconcileLoop, OsProcessControl, ports, DesiredSource, RecordStore } from './shipped.js';
 import { allRunning, Bench, killToReplacement, sleepers, stats, waitFor } from './harness.js';
 
 const N = Number(process.argv[2] ?? 100);

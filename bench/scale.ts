@@ -4,13 +4,9 @@
  * until its new pid exists, a kill -9 until the replacement pid is in the table, and the
  * memory the loop holds per program (heap measured after a full GC, against an empty loop).
  */
+import { ReconcileLoop, OsProcessControl, ports, DesiredSource, RecordStore } from './shipped.js';
 import { writeFileSync } from 'node:fs';
 import v8 from 'node:v8';
-import { ReconcileLoop } from '../src/runtime/loop.js';
-import { OsProcessControl } from '../src/spawner/os-process-control.js';
-import { ports } from '../src/cli/context.js';
-import { DesiredSource } from '../src/state/desired/source.js';
-import { RecordStore } from '../src/state/records/records.js';
 import { allRunning, type Bench, exists, exit, killToReplacement, pids, sleepers, timeIt, waitFor } from './harness.js';
 import type { Project } from '../test/helpers/project.js';
 

@@ -33,9 +33,14 @@ export function convergence(desired: DesiredState, records: ReadonlyMap<string, 
   for (const program of desired.programs.values()) {
     if (program.configError) short(program.name, program.configError);
     // A roll waits for every replica to be up; behind a failed one it is halted, not moving.
-    const halted = Array.from({ length: program.replicas }, (_, i) => records.get(instanceName(program.name, i))?.state).some(
-      (s) => s === 'BACKOFF' || s === 'FATAL' || s === 'EXITED',
-    );
+    // Asked only of a program with an instance waiting to be replaced (a pass asks of all).
+    const halted = () => {
+      for (let i = 0; i < program.replicas; i++) {
+        const s = records.get(instanceName(program.name, i))?.state;
+        if (s === 'BACKOFF' || s === 'FATAL' || s === 'EXITED') return true;
+      }
+      return false;
+    };
     // Waiting on a dependency that is itself on its way (starting, or up but not yet healthy) is moving too.
     const waitingOn = program.state === 'running' ? unmetDependency(program, desired, records, (n) => observed.get(n) ?? noObservation()) : null;
     if (waitingOn && [...records.values()].some((r) => r.program === waitingOn.program && (r.state === 'STARTING' || r.state === 'RUNNING' || r.state === 'BACKOFF'))) moving = true;
@@ -50,8 +55,9 @@ export function convergence(desired: DesiredState, records: ReadonlyMap<string, 
         const renew = r ? renewReason(r, program, desired.instanceRestarts.get(name) ?? 0, dependencyRestarted(program, r, desired, records)) : null;
         if (!r || r.state !== 'RUNNING' || !alive) short(name, describe(r, now));
         else if (renew) {
-          moving ||= !halted;
-          short(name, `${halted ? 'not replaced: the roll is halted by a failed replica' : 'waiting to be replaced'} (${renew})`);
+          const stuck = halted();
+          moving ||= !stuck;
+          short(name, `${stuck ? 'not replaced: the roll is halted by a failed replica' : 'waiting to be replaced'} (${renew})`);
         }
       } else if (r && alive) {
         short(name, `${r.state}, should be stopped`);

@@ -1,6 +1,6 @@
 import equal from 'fast-deep-equal';
 import type { ExitInfo, InstanceRecord } from '../state/records/records.js';
-import { instanceProcess, type Dependency, type DesiredState, type ProgramSpec, type StopSpec } from '../state/desired/schema.js';
+import { instanceProcess, type Dependency, type DesiredState, type ProcessSpec, type ProgramSpec, type StopSpec } from '../state/desired/schema.js';
 import { assertNever } from '../state/records/states.js';
 import { backoffDelay, isStableRun } from './backoff.js';
 import { dependencyRestarted } from './dependencies.js';
@@ -199,9 +199,25 @@ function shouldRestart(program: ProgramSpec, exit: ExitInfo): boolean {
   }
 }
 
+/**
+ * Whether two specs are equal, remembered per pair: specs are never changed once made, and
+ * each pass compares every instance's spec with the file's, mostly the same two objects as
+ * the pass before (a deep comparison each time was 14 ms a pass with 5000 programs).
+ */
+const compared = new WeakMap<ProcessSpec, { other: ProcessSpec; equal: boolean }>();
+
+function sameSpec(a: ProcessSpec, b: ProcessSpec): boolean {
+  if (a === b) return true;
+  const last = compared.get(a);
+  if (last !== undefined && last.other === b) return last.equal;
+  const result = equal(a, b);
+  compared.set(a, { other: b, equal: result });
+  return result;
+}
+
 /** Why the instance needs a new process, or null when its process still matches the spec. */
 export function renewReason(record: InstanceRecord, program: ProgramSpec, restartRequest: number, dependencyRestarted = false): Extract<Reason, 'spec-changed' | 'generation' | 'restart' | 'dependency'> | null {
-  if (record.spec !== null && !equal(record.spec, instanceProcess(program, record.replica))) return 'spec-changed';
+  if (record.spec !== null && !sameSpec(record.spec, instanceProcess(program, record.replica))) return 'spec-changed';
   if (record.generation !== program.generation) return 'generation';
   if ((record.restartRequest ?? 0) < restartRequest) return 'restart';
   if (dependencyRestarted) return 'dependency';

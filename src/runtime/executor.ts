@@ -91,7 +91,11 @@ export class Executor {
   sweepGone(): void {
     const { gone } = this.deps.instances;
     if (gone.size === 0) return;
-    const swept = this.deps.processes.sweep(gone);
+    // The live instances' own processes carry their own tokens: with thousands of programs,
+    // not reading their environments is most of the walk.
+    const live = new Set<number>();
+    for (const r of this.deps.instances.records.values()) if (r.pid !== null && !gone.has(r.token)) live.add(r.pid);
+    const swept = this.deps.processes.sweep(gone, live);
     gone.clear();
     if (swept > 0) this.deps.log(`killed ${swept} leftover process(es) of ended instances, found by their TEND_INSTANCE_ID`);
   }

@@ -32,8 +32,8 @@ export interface Processes {
   kill(record: InstanceRecord): void;
   /** Finds the session leaders started with these tokens (spawns interrupted by a crash of tend). */
   locate(tokens: ReadonlySet<string>): Map<string, ProcessRef>;
-  /** SIGKILLs processes that still carry these tokens (daemons that left the session); returns how many. */
-  sweep(tokens: ReadonlySet<string>): number;
+  /** SIGKILLs processes that still carry these tokens (daemons that left the session), not looking at `skip` (live instances' own); returns how many. */
+  sweep(tokens: ReadonlySet<string>, skip?: ReadonlySet<number>): number;
   /** The instances' processes that this state directory started, found in /proc: a lost table rebuilt. */
   rebuild(): RebuiltInstance[];
 }

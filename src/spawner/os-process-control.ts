@@ -165,9 +165,9 @@ export class OsProcessControl implements ProcessControl {
     return found;
   }
 
-  sweep(tokens: ReadonlySet<string>): number {
+  sweep(tokens: ReadonlySet<string>, skip?: ReadonlySet<number>): number {
     let killed = 0;
-    for (const stats of processesByToken(tokens, this.reader).values()) {
+    for (const stats of processesByToken(tokens, this.reader, skip).values()) {
       for (const s of stats) if (trySignal(s.pid, 'SIGKILL')) killed++;
     }
     return killed;

@@ -33,11 +33,11 @@ export function sessionMembers(sessions: ReadonlyMap<number, number>, reader = n
  * instance's process even when tend died between spawning it and recording it, and
  * any descendant that left the session. Tokens are random, so a match is ours.
  */
-export function processesByToken(tokens: ReadonlySet<string>, reader = new ProcReader()): Map<string, ProcStat[]> {
+export function processesByToken(tokens: ReadonlySet<string>, reader = new ProcReader(), skip?: ReadonlySet<number>): Map<string, ProcStat[]> {
   const found = new Map<string, ProcStat[]>();
   if (tokens.size === 0) return found;
   for (const pid of listPids()) {
-    if (pid === process.pid) continue;
+    if (pid === process.pid || skip?.has(pid)) continue;
     const token = environToken(pid, reader);
     if (token === null || !tokens.has(token)) continue;
     const stat = readProcStat(pid);

@@ -195,8 +195,17 @@ export function logPath(template: string, program: string, replica: number): str
 
 /** The process one instance runs: the program's with `{program}` and `{replica}` filled. */
 export function instanceProcess(program: ProgramSpec, replica: number): ProcessSpec {
-  return program.templated ? fillProcess(program.process, program.name, replica) : program.process;
+  if (!program.templated) return program.process;
+  // The same object for the same program and replica: a pass asks for every instance's.
+  let filled = filledSpecs.get(program);
+  if (!filled) filledSpecs.set(program, (filled = new Map()));
+  let spec = filled.get(replica);
+  if (!spec) filled.set(replica, (spec = fillProcess(program.process, program.name, replica)));
+  return spec;
 }
+
+/** Filled-in specs of templated programs, per program object (programs are never changed once made). */
+const filledSpecs = new WeakMap<ProgramSpec, Map<number, ProcessSpec>>();
 
 export function instanceName(program: string, replica: number): string {
   return `${program}:${replica}`;

@@ -73,3 +73,23 @@ t.test('after a failed append (a full disk) the next save writes the table whole
   t.equal(readFileSync(journal, 'utf8').trim().split('\n').length, 1, 'a new journal for a table written whole');
   t.equal(new RecordStore(dir).load().get('web:0')!.pid, 2);
 });
+
+t.test('a save without the names touched still finds every change: a field set, replaced, added or removed in place, a record replaced', async (t) => {
+  const { dir, table, store } = setup(t);
+  store.save(table);
+  t.notOk(store.save(table), 'nothing changed: nothing written, nothing rendered');
+  const cases: [string, () => void, (r: ReturnType<RecordTable['get']>) => boolean][] = [
+    ['a field set in place', () => void (table.get('web:0')!.stopSignalSent = true), (r) => r!.stopSignalSent === true],
+    ['a nested value replaced', () => void (table.get('web:1')!.stop = { signal: 'SIGINT', timeout: 5000 }), (r) => r!.stop?.signal === 'SIGINT'],
+    ['a field added', () => void (table.get('web:2')!.lastDetail = 'memory: 2Gi > 1Gi'), (r) => r!.lastDetail === 'memory: 2Gi > 1Gi'],
+    ['a field removed', () => void delete table.get('web:2')!.lastDetail, (r) => r!.lastDetail === undefined],
+    ['the record replaced by an equal-looking copy with one change', () => void table.set('web:0', { ...table.get('web:0')!, restarts: 7 }), (r) => r!.restarts === 7],
+  ];
+  for (const [what, change, check] of cases) {
+    change();
+    t.ok(store.save(table), `${what}: written`);
+    t.notOk(store.save(table), `${what}: and only once`);
+    const name = what.startsWith('a nested') ? 'web:1' : what.includes('added') || what.includes('removed') ? 'web:2' : 'web:0';
+    t.ok(check(new RecordStore(dir).load().get(name)), `${what}: a new reader sees it`);
+  }
+});
