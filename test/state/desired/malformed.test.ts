@@ -26,7 +26,7 @@ t.test(`every one of ${files.length} malformed files is refused with a position,
   t.ok(files.length >= 200, `at least 200 files (${files.length})`);
   // One process loads every file the way validate does, timing each and reporting its peak memory.
   const script = `
-    import { loadState } from ${JSON.stringify(new URL('../../../dist/state/desired/load.js', import.meta.url).href)};
+    import { loadState } from ${JSON.stringify(new URL('../../../dist/lib/state/desired/load.js', import.meta.url).href)};
     const out = [];
     for (const name of JSON.parse(process.argv[1])) {
       const file = ${JSON.stringify(dir)} + '/' + name + '.yaml';
