@@ -26,13 +26,22 @@ export function buildLoop(
   const desired = new DesiredSource(options.file, options.stateDir, log);
   const events = new EventLog(options.stateDir);
   const listeners = new Set<(e: TendEvent) => void>();
-  const record = (e: TendEvent) => {
+  // The events of one run of the loop (a pass that stops 100 programs records 200) are
+  // written together when it yields: one append, not one per event.
+  let pending: TendEvent[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
     try {
-      events.append(e);
+      events.appendAll(batch);
     } catch (error) {
-      // A full disk must not stop the loop: the daemon log still has the line.
+      // A full disk must not stop the loop: the daemon log still has the lines.
       log(`cannot append to ${events.file}: ${(error as Error).message}`);
     }
+  };
+  const record = (e: TendEvent) => {
+    if (pending.length === 0) queueMicrotask(flush);
+    pending.push(e);
     for (const listener of listeners) listener(e);
   };
   const loop = new ReconcileLoop({

@@ -43,15 +43,23 @@ export class EventLog {
   }
 
   append(event: TendEvent): void {
-    const line = JSON.stringify(event) + '\n';
+    this.appendAll([event]);
+  }
+
+  /** Several events in one write (a pass that stops 100 programs records 200). */
+  appendAll(events: readonly TendEvent[]): void {
+    if (events.length === 0) return;
+    const text = events.map((e) => JSON.stringify(e) + '\n').join('');
+    const bytes = Buffer.byteLength(text);
     // tend is the only writer, so a rename loses nothing: the next append creates a new file.
-    if (this.size + line.length > this.maxSize && this.size > 0) {
+    if (this.size + bytes > this.maxSize && this.size > 0) {
       rmSync(`${this.file}.${this.keep}`, { force: true });
       for (let i = this.keep - 1; i >= 1; i--) if (existsSync(`${this.file}.${i}`)) renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`);
       renameSync(this.file, `${this.file}.1`);
       this.size = 0;
     }
-    appendFileSync(this.file, line, { mode: 0o600 });
-    this.size += Buffer.byteLength(line);
+    appendFileSync(this.file, text, { mode: 0o600 });
+    this.size += bytes;
   }
+
 }
