@@ -25,6 +25,7 @@ import { HostFiles } from '../state/records/host-files.js';
 import { askDaemon } from './control-client.js';
 import { GitDriver, type GitOptions } from './git-driver.js';
 import { EXIT } from './exit-codes.js';
+import { OsProcessControl } from '../spawner/os-process-control.js';
 
 export interface ReconcileOptions {
   /** How long --once waits for starts and stops to finish. Default 60s. */
@@ -105,9 +106,11 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     echo.start();
   }
   // Without its control socket (a full disk, say) the daemon still converges; verbs then wait on their own.
+  // One process control for every client's status: it keeps descriptors of what it measures open.
+  const measurer = new OsProcessControl();
   const status = (measure: boolean) => {
     if (!measure) return { instances: collectStatus(globals) };
-    const { rows, unreadable, warning } = collectMeasured(globals);
+    const { rows, unreadable, warning } = collectMeasured(globals, measurer);
     return { instances: rows, unreadable, warning };
   };
   const verb = async (request: VerbRequest) => (await import('./verbs.js')).verbInDaemon(globals, loop, request, logLine);

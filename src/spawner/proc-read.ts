@@ -1,4 +1,4 @@
-import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
 
 /**
  * Reads a small /proc file into one reused buffer: about half the cost of readFileSync,
@@ -60,6 +60,37 @@ export class ProcReader {
     } catch {
       this.drop(key);
       return null;
+    }
+  }
+
+  /**
+   * The size of /proc/PID/`dir` (for `fd`, the number of open descriptors since Linux 6.2)
+   * through the directory kept open: one fstat, no walk of the path; -1 once the process
+   * has ended, or when it cannot be opened.
+   */
+  sizeKept(pid: number, dir: string): number {
+    const key = `${pid}/${dir}`;
+    let fd = this.kept.get(key);
+    if (fd === undefined) {
+      try {
+        fd = openSync(`/proc/${key}`, constants.O_RDONLY | constants.O_DIRECTORY);
+      } catch {
+        return -1;
+      }
+      if (this.kept.size >= MAX_KEPT) {
+        try {
+          return fstatSync(fd).size;
+        } finally {
+          closeSync(fd);
+        }
+      }
+      this.kept.set(key, fd);
+    }
+    try {
+      return fstatSync(fd).size;
+    } catch {
+      this.drop(key);
+      return -1;
     }
   }
 

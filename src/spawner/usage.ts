@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { LimitKind } from '../state/desired/schema.js';
 import { ProcReader } from './proc-read.js';
 import { statCpuTicks } from './proc-stat.js';
@@ -37,7 +37,7 @@ export function sampleTrees(targets: SampleTarget[], members: (t: SampleTarget) 
         const fds = listFds(pid);
         usage.openFiles += fds.length;
         for (const fd of fds) if (closeWaitInodes.has(socketInode(pid, fd))) usage.closeWait++;
-      } else if (t.want.openFiles) usage.openFiles += countFds(pid);
+      } else if (t.want.openFiles) usage.openFiles += countFds(pid, reader);
     }
     out.set(t.name, usage);
   }
@@ -62,15 +62,13 @@ export function cpuSeconds(pids: readonly number[], reader: ProcReader): number 
 
 /**
  * Open descriptors of a process: since Linux 6.2 the size of /proc/PID/fd is their count
- * (one stat, no listing); an older kernel says 0 there, and the directory is listed.
+ * (one fstat of the directory kept open, no listing); an older kernel says 0 there, and
+ * the directory is listed.
  */
-function countFds(pid: number): number {
-  try {
-    const size = statSync(`/proc/${pid}/fd`).size;
-    return size > 0 ? size : listFds(pid).length;
-  } catch {
-    return 0;
-  }
+function countFds(pid: number, reader: ProcReader): number {
+  const size = reader.sizeKept(pid, 'fd');
+  if (size < 0) return 0;
+  return size > 0 ? size : listFds(pid).length;
 }
 
 function readPss(pid: number, reader: ProcReader): number {

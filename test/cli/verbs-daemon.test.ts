@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { askDaemon } from '../../src/cli/control-client.js';
 import { controlSocketPath } from '../../src/cli/control-protocol.js';
@@ -100,4 +100,16 @@ t.test('a stale socket (a killed daemon) is no daemon: the verb is made here', a
   const start = await p.run(['start', 'a', '--no-wait']);
   t.equal(start.code, 0, start.stderr);
   t.equal(fileSpec(p, 'a').state, 'running');
+});
+
+t.test("clients' status requests leave no descriptors open in the daemon", async (t) => {
+  const p = new Project(t, `programs:\n${sleeper('a')}${sleeper('b')}`);
+  const d = p.daemon();
+  await waitFor('both running', async () => (await p.status()).filter((r) => r.state === 'RUNNING').length === 2);
+  const fds = () => readdirSync(`/proc/${d.pid}/fd`).length;
+  const ask = () => askDaemon(p.stateDir, { op: 'status', measure: true, file: p.file }, 5000);
+  await ask();
+  const before = fds();
+  for (let i = 0; i < 10; i++) await ask();
+  t.equal(fds(), before, 'as many open descriptors after ten more as after one');
 });
