@@ -36,6 +36,11 @@ export class Monitor {
 
   /** Samples every limited instance whose interval has passed; returns true when a count reached its threshold. */
   sample(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, all = false): boolean {
+    // Most files set no limits: then there is nothing to look at among thousands of records.
+    if (!watched(desired).limits) {
+      this.nextDue = Infinity;
+      return false;
+    }
     const due: { name: string; record: InstanceRecord; want: Record<LimitKind, boolean> }[] = [];
     let next = Infinity;
     for (const r of records) {
@@ -83,6 +88,7 @@ export class Monitor {
 
   /** Starts every probe that is due; `onChange` is called when a result matters to the planner. */
   probe(desired: DesiredState, records: Iterable<InstanceRecord>, now: number, onChange: () => void): void {
+    if (!watched(desired).health) return;
     let next = this.nextDue;
     for (const r of records) {
       const program = desired.programs.get(r.program);
@@ -126,3 +132,15 @@ export class Monitor {
     for (const map of [this.usage, this.lastSample, this.probes]) for (const token of map.keys()) if (!liveTokens.has(token)) map.delete(token);
   }
 }
+
+/** Whether any program of this desired state has limits, or a health probe (asked on every tick, answered once per state). */
+function watched(desired: DesiredState): { limits: boolean; health: boolean } {
+  let found = watchedBy.get(desired.programs);
+  if (!found) {
+    const programs = [...desired.programs.values()];
+    watchedBy.set(desired.programs, (found = { limits: programs.some((p) => p.limits), health: programs.some((p) => p.health) }));
+  }
+  return found;
+}
+
+const watchedBy = new WeakMap<DesiredState['programs'], { limits: boolean; health: boolean }>();
