@@ -85,8 +85,8 @@ export async function scaleFigures(bench: Bench, record: RecordFigure, sizes: nu
   }
 }
 
-/** How long the daemon rests before its RSS is read. */
-const RSS_QUIET_MS = process.argv.includes('--quick') ? 3000 : 20_000;
+/** How long the daemon's RSS is watched at rest (its lowest reading counts). */
+const RSS_QUIET_MS = process.argv.includes('--quick') ? 3000 : 30_000;
 
 /** The daemon's RSS with M programs, by M, as daemonKillFigure found it (for the per-program figure). */
 export const daemonRssBySize = new Map<number, number[]>();
@@ -95,7 +95,7 @@ export const daemonRssBySize = new Map<number, number[]>();
  * Under a real daemon with M programs: converge from nothing until every pid exists, kill -9
  * of one program until the daemon logs the replacement's start (it logs right after the
  * spawn, with a millisecond timestamp: polling a table of thousands of records from outside
- * would measure the polling), its RSS at rest (RSS_QUIET_MS after the last kill), and with `stopAll`, `tend stop all` from the
+ * would measure the polling), its RSS at rest (the lowest over RSS_QUIET_MS after the last kill), and with `stopAll`, `tend stop all` from the
  * shell until every process is gone.
  */
 export async function daemonKillFigure(p: Project, M: number, stopAll = false): Promise<{ kills: number[]; converge: number; rss: number; stopGone: number | null }> {
@@ -116,9 +116,13 @@ export async function daemonKillFigure(p: Project, M: number, stopAll = false): 
     await waitFor('running again', () => d.log().slice(seen).includes(`${name}: RUNNING`), 10_000, 20);
   }
   // At rest, as the 100-program figure is taken: V8's memory reducer gives back what the
-  // burst of spawning allocated some 8-15 s after it stops (107 -> 70 MB at 1000 programs).
-  await new Promise((r) => setTimeout(r, RSS_QUIET_MS)); // measuring at rest, not synchronising
-  const rss = memoryMb(d.pid!).rss;
+  // burst of spawning allocated some 8-20 s after it stops (107 -> 70 MB at 1000 programs),
+  // so the lowest reading of a window after the last action is the daemon's resting size.
+  let rss = Infinity;
+  for (const end = Date.now() + RSS_QUIET_MS; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 1000)); // measuring at rest, not synchronising
+    rss = Math.min(rss, memoryMb(d.pid!).rss);
+  }
   daemonRssBySize.set(M, [...(daemonRssBySize.get(M) ?? []), rss]);
   let stopGone: number | null = null;
   if (stopAll) {

@@ -110,7 +110,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   const measurer = new OsProcessControl();
   const status = (measure: boolean) => {
     if (!measure) return { instances: collectStatus(globals) };
-    const { rows, unreadable, warning } = collectMeasured(globals, measurer);
+    const { rows, unreadable, warning } = collectMeasured(globals, measurer, loop.table());
     return { instances: rows, unreadable, warning };
   };
   const verb = async (request: VerbRequest) => (await import('./verbs.js')).verbInDaemon(globals, loop, request, logLine);

@@ -2,7 +2,7 @@ import { statusRows, type InstanceStatus } from '../reconciler/status.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { isTendError } from '../errors.js';
 import { loadHostState } from '../state/desired/load.js';
-import { RecordStore } from '../state/records/records.js';
+import { RecordStore, type InstanceRecord } from '../state/records/records.js';
 import type { DesiredState } from '../state/desired/schema.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -16,7 +16,7 @@ export function collectStatus(globals: GlobalOptions): InstanceStatus[] {
   return collect(globals).rows;
 }
 
-function collect(globals: GlobalOptions, measure?: Measure): Collected {
+function collect(globals: GlobalOptions, measure?: Measure, table?: ReadonlyMap<string, InstanceRecord>): Collected {
   let desired: DesiredState | null = null;
   let unreadable = false;
   let warning: string | null = null;
@@ -28,7 +28,7 @@ function collect(globals: GlobalOptions, measure?: Measure): Collected {
     const why = unreadable ? e.message : `${globals.file} is invalid (${e.message.split('\n')[0]})`;
     warning = `tend: ${why}; showing the process table only\n`;
   }
-  const records = new RecordStore(globals.stateDir).load();
+  const records = table ?? new RecordStore(globals.stateDir).load();
   const control = measure?.control ?? new OsProcessControl();
   const seen = control.observe(records.values());
   const alive = new Map([...seen].map(([name, o]) => [name, o.alive]));
@@ -58,9 +58,12 @@ export async function statusCommand(globals: GlobalOptions, names: string[], jso
   return showStatus(globals, collectMeasured(globals), names, json);
 }
 
-/** What `tend status` shows, measured once (CPU% since each process started): here, or in the daemon for a client. */
-export function collectMeasured(globals: GlobalOptions, control = new OsProcessControl()): Collected {
-  return collect(globals, { control, previous: new Map() });
+/**
+ * What `tend status` shows, measured once (CPU% since each process started): here, or in
+ * the daemon for a client, from the table it holds (`table`) instead of the file.
+ */
+export function collectMeasured(globals: GlobalOptions, control = new OsProcessControl(), table?: ReadonlyMap<string, InstanceRecord>): Collected {
+  return collect(globals, { control, previous: new Map() }, table);
 }
 
 /**
