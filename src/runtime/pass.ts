@@ -92,6 +92,10 @@ export class PassRunner {
       }
       await this.deps.executor.act(decided, effective, now);
       all.push(...decided.actions);
+      // After stop signals, one turn of the event loop: the exits that have already happened
+      // are reaped and told (SIGCHLD is read there) before the next round plans, so a stop
+      // (and the start after it, in a restart) completes in this pass, not in the next one.
+      if (decided.actions.some((a) => a.type === 'stop')) await new Promise((resolve) => setImmediate(resolve));
       // Plan again at once so the next wakeAt reflects what was just done; but a SIGKILL
       // takes a moment to land, which the planner's poll wakeAt covers (no busy loop).
       if (decided.actions.every((a) => a.type === 'kill')) result = judge(this.observe(), false, decided.wakeAt);

@@ -39,7 +39,9 @@ export class Scheduler {
   /** The first ask since the last pass began. */
   private cause: Trigger | null = null;
   private last: PassResult | null = null;
-  private readonly listeners = new Set<(r: PassResult) => void>();
+  private readonly listeners = new Set<(r: PassResult, pass: number) => void>();
+  /** Passes begun so far: a waiter takes only the result of a pass that began after it asked. */
+  private begun = 0;
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -77,6 +79,7 @@ export class Scheduler {
     }
     const trigger = this.cause ?? 'verb';
     this.cause = null;
+    const number = ++this.begun;
     const began = this.deps.clock.now();
     const ended = (ok: boolean) => this.deps.onPass?.(trigger, this.deps.clock.now() - began, ok);
     this.passing = this.deps.run().then(
@@ -94,7 +97,7 @@ export class Scheduler {
     try {
       const result = await this.passing;
       this.last = result;
-      for (const listener of [...this.listeners]) listener(result);
+      for (const listener of [...this.listeners]) listener(result, number);
       return result;
     } finally {
       this.passing = null;
@@ -131,8 +134,11 @@ export class Scheduler {
         this.listeners.delete(listener);
         resolve(r);
       };
-      const listener = (r: PassResult) => {
-        if (r.idle && !r.moving) finish(r);
+      // A pass under way may have read the file before the change this waiter made (a pass
+      // yields to the event loop after stop signals): only a pass begun from now on counts.
+      const since = this.begun;
+      const listener = (r: PassResult, pass: number) => {
+        if (pass > since && r.idle && !r.moving) finish(r);
       };
       const timeout = this.deps.timers.after(timeoutMs, () => finish(this.last ?? emptyResult(['no pass completed in time'])));
       this.listeners.add(listener);

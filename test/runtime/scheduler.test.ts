@@ -134,3 +134,20 @@ t.test('waits past 24.8 days are clamped (Node would fire them at once: a busy l
   t.equal(timerDelay(1234), 1234);
   t.same(emptyResult([], 99), { converged: false, moving: true, problems: [], actions: [], idle: true, wakeAt: 99, fileProblems: [] });
 });
+
+t.test('settle asked during a pass waits for a pass that began after it: the one under way may have read the file before the change', async (t) => {
+  let passes = 0;
+  let release!: () => void;
+  const { timers, scheduler } = setup(async () => {
+    passes++;
+    if (passes === 1) await new Promise<void>((r) => (release = r));
+    return done({ actions: [], problems: passes === 1 ? [{ subject: 'old', message: 'from the pass under way' }] : [] });
+  });
+  scheduler.start();
+  await timers.settle();
+  const settled = scheduler.settle(60_000);
+  release();
+  await timers.settle();
+  t.equal(passes, 2, 'a second pass was made for the waiter');
+  t.same((await settled).problems, [], 'and its result, not the one under way, is the answer');
+});
