@@ -106,11 +106,11 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
     echo.start();
   }
   // Without its control socket (a full disk, say) the daemon still converges; verbs then wait on their own.
-  // One process control for every client's status: it keeps descriptors of what it measures open.
-  const measurer = new OsProcessControl();
+  // One process control for every client's status (made at the first): it keeps descriptors of what it measures open.
+  let measurer: OsProcessControl | null = null;
   const status = (measure: boolean) => {
     if (!measure) return { instances: collectStatus(globals) };
-    const { rows, unreadable, warning } = collectMeasured(globals, measurer, loop.table());
+    const { rows, unreadable, warning } = collectMeasured(globals, (measurer ??= new OsProcessControl()), loop.table());
     return { instances: rows, unreadable, warning };
   };
   const verb = async (request: VerbRequest) => (await import('./verbs.js')).verbInDaemon(globals, loop, request, logLine);
