@@ -253,9 +253,21 @@ async function pm2Rss(): Promise<number[] | null> {
   return samples;
 }
 
+let pm2Known: string | null | undefined;
+
 function pm2Version(): string | null {
-  const r = spawnSync('pm2', ['--version'], { encoding: 'utf8', env: { ...process.env, PM2_HOME: path.join(os.tmpdir(), 'tend-bench-pm2-version') } });
-  return r.status === 0 ? r.stdout.trim().split('\n').pop()! : null;
+  if (pm2Known !== undefined) return pm2Known;
+  const home = mkdtempSync(path.join(os.tmpdir(), 'tend-bench-pm2-'));
+  const env = { ...process.env, PM2_HOME: home };
+  try {
+    const r = spawnSync('pm2', ['--version'], { encoding: 'utf8', env, timeout: 30_000 });
+    pm2Known = r.status === 0 ? r.stdout.trim().split('\n').pop()! : null;
+  } finally {
+    // Any pm2 command may start its daemon in that home (--version does): end it by that home's kill.
+    if (pm2Known) spawnSync('pm2', ['kill'], { env, timeout: 30_000 });
+    rmSync(home, { recursive: true, force: true });
+  }
+  return pm2Known;
 }
 
 /** Limits on all 100 programs at the default interval: idle cost, and how fast a crossing is acted on. */
