@@ -109,7 +109,7 @@ export async function reconcileDaemon(globals: GlobalOptions, options: Reconcile
   // One process control for every client's status (made at the first): it keeps descriptors of what it measures open.
   let measurer: OsProcessControl | null = null;
   const status = (measure: boolean) => {
-    if (!measure) return { instances: collectStatus(globals) };
+    if (!measure) return { instances: collectStatus(globals, loop.table()) };
     const { rows, unreadable, warning } = collectMeasured(globals, (measurer ??= new OsProcessControl()), loop.table());
     return { instances: rows, unreadable, warning };
   };

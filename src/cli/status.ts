@@ -11,9 +11,9 @@ import { filterRows, renderTable, showStatus, type Collected, type StatusRow } f
 
 export { filterRows, renderTable, type StatusRow } from './status-render.js';
 
-/** Reads the table and /proc (never the lock: status works while a daemon runs). */
-export function collectStatus(globals: GlobalOptions): InstanceStatus[] {
-  return collect(globals).rows;
+/** Reads the table (the state directory's, or the one a daemon holds) and /proc (never the lock: status works while a daemon runs). */
+export function collectStatus(globals: GlobalOptions, table?: ReadonlyMap<string, InstanceRecord>): InstanceStatus[] {
+  return collect(globals, undefined, table).rows;
 }
 
 function collect(globals: GlobalOptions, measure?: Measure, table?: ReadonlyMap<string, InstanceRecord>): Collected {

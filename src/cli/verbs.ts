@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { editProgramFields, unwritableReason, writeFileAtomic, type FieldEdit } from '../state/desired/edit.js';
 import { formatProblem, isTendError, TendError } from '../errors.js';
 import { EditLock } from '../state/records/lock.js';
-import { RecordStore, type RecordTable } from '../state/records/records.js';
+import { RecordStore, type InstanceRecord } from '../state/records/records.js';
 import { OsProcessControl } from '../spawner/os-process-control.js';
 import { loadStateText } from '../state/desired/load.js';
 import { RestartRequests } from '../state/records/restart-requests.js';
@@ -52,6 +52,8 @@ export async function verbCommand(
   options: VerbOptions,
   io: VerbIo = terminalIo,
   settle: Settle = (timeoutMs, written) => converge(globals, 'command', timeoutMs, () => {}, written),
+  /** The process table after settling: read from the state directory, or (in the daemon) the one it holds. */
+  table: () => ReadonlyMap<string, InstanceRecord> = () => new RecordStore(globals.stateDir).load(),
 ): Promise<number> {
   if (names.length === 0) throw new UsageError(`tend ${verb} needs a NAME (a program, an instance such as web:1, or all)`);
   // Read, edit and write under the edit lock: two verbs at once must not write over each other.
@@ -74,7 +76,7 @@ export async function verbCommand(
       return EXIT.LOCKED;
     }
     // Say what is true of each target now, not what was hoped for: the table and /proc.
-    const records = new RecordStore(globals.stateDir).load();
+    const records = table();
     const mine = [...records.values()].filter((r) => targets.some((t) => !t.error && r.program === t.program));
     const alive = new OsProcessControl().observe(mine);
     for (const t of targets.filter((t) => !t.error)) {
@@ -100,7 +102,7 @@ export async function verbCommand(
  * client pays for starting Node and no more: the parser is loaded here, and the pass starts
  * without a round trip. A file this daemon cannot write goes back to the client, which may.
  */
-export async function verbInDaemon(globals: GlobalOptions, loop: Pick<ReconcileLoop, 'trustFile' | 'settle'>, request: VerbRequest, log: (line: string) => void): Promise<ControlReply> {
+export async function verbInDaemon(globals: GlobalOptions, loop: Pick<ReconcileLoop, 'trustFile' | 'settle' | 'table'>, request: VerbRequest, log: (line: string) => void): Promise<ControlReply> {
   if (unwritableReason(globals.file) !== null) return { ok: false, error: `the daemon cannot write ${globals.file}`, fallback: true };
   log(`tend ${request.verb} ${request.names.join(' ')}${request.local ? ' --local' : ''}: asked on the control socket`);
   let stdout = '';
@@ -111,7 +113,7 @@ export async function verbInDaemon(globals: GlobalOptions, loop: Pick<ReconcileL
     const r = await loop.settle(timeoutMs);
     return { ran: 'daemon', converged: r.converged, problems: r.problems, fileProblems: r.fileProblems };
   };
-  const exit = await verbCommand(globals, request.verb, request.names, { wait: request.wait, timeoutMs: request.timeoutMs, json: request.json, local: request.local }, io, settle);
+  const exit = await verbCommand(globals, request.verb, request.names, { wait: request.wait, timeoutMs: request.timeoutMs, json: request.json, local: request.local }, io, settle, () => loop.table());
   return { ok: true, exit, stdout, stderr };
 }
 
@@ -202,7 +204,7 @@ function readStateFile(file: string): Buffer {
 }
 
 /** Why a target is not where the verb wanted it, or null when it is. */
-function checkOutcome(verb: Verb, t: Target, wanted: Wanted, records: RecordTable, alive: (name: string) => boolean): string | null {
+function checkOutcome(verb: Verb, t: Target, wanted: Wanted, records: ReadonlyMap<string, InstanceRecord>, alive: (name: string) => boolean): string | null {
   const names = t.instance ? [t.instance] : Array.from({ length: wanted.replicas.get(t.program) ?? 0 }, (_, i) => instanceName(t.program, i));
   for (const name of names) {
     const r = records.get(name);

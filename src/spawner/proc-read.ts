@@ -43,23 +43,16 @@ export class ProcReader {
    * is dropped; a new process with the same pid is opened afresh, never mistaken for it.
    */
   readKept(pid: number, name: string): string | null {
-    const key = `${pid}/${name}`;
-    let fd = this.kept.get(key);
-    if (fd === undefined) {
-      if (this.kept.size >= MAX_KEPT) return this.read(`/proc/${key}`);
-      try {
-        fd = openSync(`/proc/${key}`, 'r');
-      } catch {
-        return null;
-      }
-      this.kept.set(key, fd);
-    }
+    const kept = this.keptFd(`${pid}/${name}`, 'r');
+    if (kept === null) return null;
     try {
-      const n = readSync(fd, this.buffer, 0, this.buffer.length, 0);
+      const n = readSync(kept.fd, this.buffer, 0, this.buffer.length, 0);
       return this.buffer.toString('latin1', 0, n);
     } catch {
-      this.drop(key);
+      this.drop(kept.key);
       return null;
+    } finally {
+      if (!kept.kept) closeSync(kept.fd);
     }
   }
 
@@ -69,29 +62,31 @@ export class ProcReader {
    * has ended, or when it cannot be opened.
    */
   sizeKept(pid: number, dir: string): number {
-    const key = `${pid}/${dir}`;
-    let fd = this.kept.get(key);
-    if (fd === undefined) {
-      try {
-        fd = openSync(`/proc/${key}`, constants.O_RDONLY | constants.O_DIRECTORY);
-      } catch {
-        return -1;
-      }
-      if (this.kept.size >= MAX_KEPT) {
-        try {
-          return fstatSync(fd).size;
-        } finally {
-          closeSync(fd);
-        }
-      }
-      this.kept.set(key, fd);
-    }
+    const kept = this.keptFd(`${pid}/${dir}`, constants.O_RDONLY | constants.O_DIRECTORY);
+    if (kept === null) return -1;
     try {
-      return fstatSync(fd).size;
+      return fstatSync(kept.fd).size;
     } catch {
-      this.drop(key);
+      this.drop(kept.key);
       return -1;
+    } finally {
+      if (!kept.kept) closeSync(kept.fd);
     }
+  }
+
+  /** The descriptor kept for `/proc/KEY`, opened now if need be; beyond MAX_KEPT, one for this read only (`kept` false). */
+  private keptFd(key: string, flags: string | number): { key: string; fd: number; kept: boolean } | null {
+    const fd = this.kept.get(key);
+    if (fd !== undefined) return { key, fd, kept: true };
+    let opened: number;
+    try {
+      opened = openSync(`/proc/${key}`, flags);
+    } catch {
+      return null;
+    }
+    const keep = this.kept.size < MAX_KEPT;
+    if (keep) this.kept.set(key, opened);
+    return { key, fd: opened, kept: keep };
   }
 
   /** Closes the kept descriptors of processes not in `pids`. */
