@@ -27,7 +27,6 @@ export interface VerbOptions {
   local?: boolean;
 }
 
-
 /** Where a verb's words go: the terminal, or (run inside the daemon for a client) a reply. */
 export interface VerbIo {
   out(text: string): void;
@@ -243,7 +242,6 @@ function resolveTargets(desired: DesiredState, verb: Verb, names: string[]): Tar
     return { name, program: parsed.program, instance: name, error: null };
   });
 }
-
 
 /** The programs `GROUP:*` names: those with that group, or the program of that name. */
 export function programsOf(desired: DesiredState, group: string): string[] {
